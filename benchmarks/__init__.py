@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of asyncbulk and its peers against the emulator."""
