@@ -144,8 +144,7 @@ class ChunkConfig:
         _non_negative("multipart_max_chars", self.multipart_max_chars)
         if self.multipart_max_chars > MULTIPART_MAX_CHARS:
             raise ValueError(
-                f"multipart_max_chars must be at most {MULTIPART_MAX_CHARS}, "
-                f"got {self.multipart_max_chars}"
+                f"multipart_max_chars must be at most {MULTIPART_MAX_CHARS}, got {self.multipart_max_chars}"
             )
 
 

@@ -1,0 +1,141 @@
+"""The emulator's settings: what it serves, how fast it processes, which faults it injects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["EmulatorConfig", "FaultConfig", "OAuthConfig"]
+
+
+def _fraction(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaultConfig:
+    """Faults the emulator injects, as fractions (0 to 1) of eligible requests, jobs or records.
+
+    All are off by default. ``seed`` makes a run repeatable.
+
+    :param error_500: requests answered 500 without being processed.
+    :param error_503: requests answered 503 without being processed.
+    :param limit_exceeded: requests answered 403 ``REQUEST_LIMIT_EXCEEDED``.
+    :param drop_before: connections closed before the request is processed.
+    :param drop_after: requests processed, then the connection closed without a reply (the
+        ambiguous case: the client cannot tell whether it took effect).
+    :param slow: requests delayed by ``slow_seconds`` before they are answered.
+    :param job_failed: jobs that end ``Failed`` while processing.
+    :param lock_failure: records that fail with ``UNABLE_TO_LOCK_ROW``.
+    """
+
+    seed: int = 0
+    error_500: float = 0.0
+    error_503: float = 0.0
+    limit_exceeded: float = 0.0
+    drop_before: float = 0.0
+    drop_after: float = 0.0
+    slow: float = 0.0
+    slow_seconds: float = 2.0
+    job_failed: float = 0.0
+    lock_failure: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "error_500",
+            "error_503",
+            "limit_exceeded",
+            "drop_before",
+            "drop_after",
+            "slow",
+            "job_failed",
+            "lock_failure",
+        ):
+            _fraction(name, getattr(self, name))
+        if self.slow_seconds < 0:
+            raise ValueError(f"slow_seconds must be zero or more, got {self.slow_seconds!r}")
+
+    @property
+    def any_request_fault(self) -> bool:
+        """Whether any per-request fault is switched on."""
+        return any(
+            (
+                self.error_500,
+                self.error_503,
+                self.limit_exceeded,
+                self.drop_before,
+                self.drop_after,
+                self.slow,
+            )
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OAuthConfig:
+    """The connected app and user the emulator's ``/services/oauth2/token`` endpoint accepts.
+
+    :param client_id: the connected app's consumer key (JWT ``iss``, client credentials, refresh).
+    :param client_secret: its consumer secret (client credentials, refresh, password flows).
+    :param username: the user (JWT ``sub``, password flow).
+    :param password: the password flow's password (with the security token appended, as Salesforce wants).
+    :param jwt_public_key_pem: the PEM public key or X.509 certificate that JWT assertions must be
+        signed with (RS256); ``None`` turns the JWT flow off.
+    :param refresh_tokens: refresh tokens the refresh flow accepts; every token issued by the
+        password-less flows that return one is added to them.
+    """
+
+    client_id: str = "emulator-client-id"
+    client_secret: str = "emulator-client-secret"
+    username: str = "admin@emulator.example"
+    password: str = "emulator-password"
+    jwt_public_key_pem: str | None = None
+    refresh_tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorConfig:
+    """How the emulator runs.
+
+    :param host: the loopback address to bind.
+    :param port: the port; 0 picks a free one.
+    :param db_path: an SQLite file that keeps records and jobs across restarts; ``None`` keeps all
+        in memory.
+    :param schema_path: a JSON file with custom objects, added to Account, Contact, Lead and User.
+    :param workers: records are processed by this many workers, one 10,000-record batch at a time.
+    :param batch_size: records per internal batch (Salesforce: 10,000).
+    :param records_per_second: per worker, to model a real org; ``None`` is as fast as it can.
+    :param api_request_limit: the org's daily API requests (``Sforce-Limit-Info``).
+    :param daily_batch_limit: Bulk API batches per rolling 24 hours (Salesforce: 15,000).
+    :param daily_record_limit: records per rolling 24 hours (Salesforce: 150,000,000).
+    :param token_lifetime: seconds an issued access token stays valid; ``None`` is forever.
+    :param access_token: the token printed at start and valid from the start; generated if ``None``.
+    :param tls: serve HTTPS with a self-signed certificate made at start.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    db_path: str | None = None
+    schema_path: str | None = None
+    workers: int = 4
+    batch_size: int = 10_000
+    records_per_second: float | None = None
+    api_request_limit: int = 15_000_000
+    daily_batch_limit: int = 15_000
+    daily_record_limit: int = 150_000_000
+    token_lifetime: float | None = None
+    access_token: str | None = None
+    tls: bool = False
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {self.port!r}")
+        for name in ("workers", "batch_size", "api_request_limit", "daily_batch_limit", "daily_record_limit"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        if self.records_per_second is not None and self.records_per_second <= 0:
+            raise ValueError(f"records_per_second must be positive, got {self.records_per_second!r}")
+        if self.token_lifetime is not None and self.token_lifetime <= 0:
+            raise ValueError(f"token_lifetime must be positive, got {self.token_lifetime!r}")
