@@ -1,60 +1,80 @@
-"""asyncbulk: load very large CSV files into Salesforce through the Bulk API 2.0."""
+"""asyncbulk: load very large CSV files into Salesforce through the Bulk API 2.0.
+
+::
+
+    result = await asyncbulk.load("contacts.csv", object="Contact", operation="insert",
+                                  instance_url=url, access_token=token, out_dir="results/")
+"""
 
 from __future__ import annotations
 
-from ._config import (
-    ChunkConfig as ChunkConfig,
-)
-from ._config import (
-    ColumnDelimiter as ColumnDelimiter,
-)
-from ._config import (
-    ConcurrencyConfig as ConcurrencyConfig,
-)
-from ._config import (
-    LineEnding as LineEnding,
-)
-from ._config import (
-    Operation as Operation,
-)
-from ._config import (
-    PollConfig as PollConfig,
-)
-from ._config import (
-    RetryConfig as RetryConfig,
-)
-from ._exceptions import (
-    AccountingError as AccountingError,
-)
-from ._exceptions import (
-    AmbiguousSubmitError as AmbiguousSubmitError,
-)
-from ._exceptions import (
-    ApiError as ApiError,
-)
-from ._exceptions import (
-    AsyncBulkError as AsyncBulkError,
-)
-from ._exceptions import (
-    AuthenticationError as AuthenticationError,
-)
-from ._exceptions import (
-    InputError as InputError,
-)
-from ._exceptions import (
-    InvalidJobStateError as InvalidJobStateError,
-)
-from ._exceptions import (
-    NotFoundError as NotFoundError,
-)
-from ._exceptions import (
-    RequestLimitError as RequestLimitError,
-)
-from ._exceptions import (
-    ResumeError as ResumeError,
-)
-from ._exceptions import (
-    TransportError as TransportError,
-)
+from ._auth import Auth as Auth
+from ._auth import ClientCredentials as ClientCredentials
+from ._auth import Credentials as Credentials
+from ._auth import JwtBearer as JwtBearer
+from ._auth import RefreshToken as RefreshToken
+from ._auth import SfCli as SfCli
+from ._auth import StaticToken as StaticToken
+from ._auth import UsernamePassword as UsernamePassword
+from ._config import ChunkConfig as ChunkConfig
+from ._config import ColumnDelimiter as ColumnDelimiter
+from ._config import ConcurrencyConfig as ConcurrencyConfig
+from ._config import LineEnding as LineEnding
+from ._config import Operation as Operation
+from ._config import PollConfig as PollConfig
+from ._config import RetryConfig as RetryConfig
+from ._exceptions import AccountingError as AccountingError
+from ._exceptions import AmbiguousSubmitError as AmbiguousSubmitError
+from ._exceptions import ApiError as ApiError
+from ._exceptions import AsyncBulkError as AsyncBulkError
+from ._exceptions import AuthenticationError as AuthenticationError
+from ._exceptions import InputError as InputError
+from ._exceptions import InvalidJobStateError as InvalidJobStateError
+from ._exceptions import NotFoundError as NotFoundError
+from ._exceptions import RequestLimitError as RequestLimitError
+from ._exceptions import ResumeError as ResumeError
+from ._exceptions import TransportError as TransportError
+from ._load import Connection as Connection
+from ._load import load as load
+from ._progress import ProgressEvent as ProgressEvent
+from ._progress import ProgressSnapshot as ProgressSnapshot
+from ._types import JobReport as JobReport
+from ._types import LoadResult as LoadResult
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AccountingError",
+    "AmbiguousSubmitError",
+    "ApiError",
+    "AsyncBulkError",
+    "Auth",
+    "AuthenticationError",
+    "ChunkConfig",
+    "ClientCredentials",
+    "ColumnDelimiter",
+    "ConcurrencyConfig",
+    "Connection",
+    "Credentials",
+    "InputError",
+    "InvalidJobStateError",
+    "JobReport",
+    "JwtBearer",
+    "LineEnding",
+    "LoadResult",
+    "NotFoundError",
+    "Operation",
+    "PollConfig",
+    "ProgressEvent",
+    "ProgressSnapshot",
+    "RefreshToken",
+    "RequestLimitError",
+    "ResumeError",
+    "RetryConfig",
+    "SfCli",
+    "StaticToken",
+    "TransportError",
+    "UsernamePassword",
+    "__version__",
+    "load",
+]

@@ -82,6 +82,8 @@ class OAuthConfig:
         signed with (RS256); ``None`` turns the JWT flow off.
     :param refresh_tokens: refresh tokens the refresh flow accepts; every token issued by the
         password-less flows that return one is added to them.
+    :param org_id: the emulated org's 18-character id (in token responses' ``id`` URL).
+    :param user_id: the emulated user's 18-character id (the ``id`` URL, the token's owner).
     """
 
     client_id: str = "emulator-client-id"
@@ -90,6 +92,8 @@ class OAuthConfig:
     password: str = "emulator-password"
     jwt_public_key_pem: str | None = None
     refresh_tokens: tuple[str, ...] = ()
+    org_id: str = "00DEM00000000012AA"
+    user_id: str = "005EM0000000001YAA"
 
 
 @dataclass(frozen=True, kw_only=True)

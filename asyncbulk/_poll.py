@@ -1,0 +1,220 @@
+"""One loop polls every active job.
+
+Each job gets its own next-due time, so the loop sleeps until the earliest one and polls every job
+that is due then in one round. The due time comes from what has been learned:
+
+* a new job's first poll waits for the time similar jobs took (seconds per record, learned from
+  jobs that finished), so a job that finishes in one interval costs one status request;
+* a job in progress is polled again when its observed processing rate says it will be done;
+* a job that shows no change is polled less and less often (``factor``), up to ``maximum``;
+* all intervals are jittered so that many loaders do not poll in step.
+
+With ``list_threshold`` or more jobs due at once, one job-list request (1,000 jobs a page) replaces
+one request per job; the jobs it shows finished are then read once each for their final counts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from ._config import PollConfig
+
+__all__ = ["TERMINAL_STATES", "JobWatch", "Poller"]
+
+TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+
+JobInfo = dict[str, Any]
+
+
+class _Client(Protocol):
+    async def job_info(self, job_id: str) -> JobInfo: ...
+
+    def list_jobs(self) -> Any: ...  # AsyncIterator[JobInfo]
+
+
+@dataclass(eq=False)
+class JobWatch:
+    """A job the poll loop follows."""
+
+    job_id: str
+    records: int
+    registered: float
+    next_due: float
+    interval: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    info: JobInfo | None = None
+    state: str = ""
+    processed: int = 0
+    observed_at: float = 0.0
+    polls: int = 0
+
+
+class Poller:
+    """The single polling task of a load.
+
+    :param client: what answers ``job_info`` and ``list_jobs``.
+    :param config: intervals and thresholds.
+    :param on_update: called with (job id, job info, previous state) after every poll of a job.
+    """
+
+    def __init__(
+        self,
+        client: _Client,
+        config: PollConfig,
+        on_update: Callable[[str, JobInfo, str], Awaitable[None]] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._on_update = on_update
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._watches: dict[str, JobWatch] = {}
+        self._changed = anyio.Event()
+        self._closed = False
+        # Seconds per record from start of watch to a terminal state, learned from finished jobs.
+        self._seconds_per_record: float | None = None
+        self.status_requests = 0
+        self.list_requests = 0
+
+    # -- registration ------------------------------------------------------------------------------
+
+    def watch(self, job_id: str, records: int) -> JobWatch:
+        """Follow ``job_id`` (carrying ``records`` records) until it reaches a terminal state."""
+        now = self._clock()
+        first = self._first_interval(records)
+        watch = JobWatch(job_id, records, now, now + self._jitter(first), first)
+        self._watches[job_id] = watch
+        self._wake()
+        return watch
+
+    async def wait(self, watch: JobWatch) -> JobInfo:
+        """The job's final job info, once the loop saw it finish."""
+        await watch.done.wait()
+        assert watch.info is not None
+        return watch.info
+
+    def forget(self, job_id: str) -> None:
+        """Stop following a job (its waiter is released with whatever was last seen)."""
+        watch = self._watches.pop(job_id, None)
+        if watch is not None:
+            watch.info = watch.info or {"id": job_id, "state": watch.state or "Unknown"}
+            watch.done.set()
+
+    def close(self) -> None:
+        """End the loop after its current round."""
+        self._closed = True
+        self._wake()
+
+    @property
+    def active(self) -> int:
+        """Jobs being followed."""
+        return len(self._watches)
+
+    # -- pacing ------------------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def _clamp(self, seconds: float) -> float:
+        return min(self._config.maximum, max(self._config.minimum, seconds))
+
+    def _jitter(self, seconds: float) -> float:
+        spread = self._config.jitter
+        return seconds * (1 + self._rng.uniform(-spread, spread)) if spread else seconds
+
+    def _first_interval(self, records: int) -> float:
+        if self._seconds_per_record is None:
+            return self._config.initial
+        return self._clamp(self._seconds_per_record * max(records, 1) * 1.05)
+
+    def _learn(self, watch: JobWatch, now: float) -> None:
+        if watch.records <= 0:
+            return
+        spr = (now - watch.registered) / watch.records
+        previous = self._seconds_per_record
+        self._seconds_per_record = spr if previous is None else 0.5 * previous + 0.5 * spr
+
+    def _reschedule(self, watch: JobWatch, info: JobInfo, now: float) -> None:
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        state = str(info.get("state", ""))
+        progressed = processed > watch.processed
+        if progressed and watch.observed_at and processed < watch.records:
+            rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
+            interval = self._clamp((watch.records - processed) / rate * 1.05)
+        elif progressed or state != watch.state:
+            interval = watch.interval  # something moves: keep the pace
+        else:
+            interval = self._clamp(watch.interval * self._config.factor)
+        watch.interval = interval
+        watch.processed = processed
+        watch.observed_at = now
+        watch.next_due = now + self._jitter(interval)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll until :meth:`close` is called (run it in the load's task group)."""
+        while not self._closed:
+            if not self._watches:
+                await self._changed.wait()
+                continue
+            now = self._clock()
+            earliest = min(w.next_due for w in self._watches.values())
+            if earliest > now:
+                with anyio.move_on_after(earliest - now):
+                    await self._changed.wait()
+                continue
+            # Jobs due within a short while are polled in the same round.
+            horizon = now + self._config.minimum
+            due = [w for w in self._watches.values() if w.next_due <= horizon]
+            await self._poll_round(due)
+
+    async def _poll_round(self, due: list[JobWatch]) -> None:
+        infos: dict[str, JobInfo] = {}
+        if len(due) >= self._config.list_threshold:
+            infos = await self._list_states({w.job_id for w in due})
+        missing = [w for w in due if w.job_id not in infos or infos[w.job_id].get("state") in TERMINAL_STATES]
+
+        async def one(watch: JobWatch) -> None:
+            self.status_requests += 1
+            infos[watch.job_id] = await self._client.job_info(watch.job_id)
+
+        async with anyio.create_task_group() as tg:
+            for watch in missing:
+                tg.start_soon(one, watch)
+        now = self._clock()
+        for watch in due:
+            info = infos.get(watch.job_id)
+            if info is None or watch.job_id not in self._watches:
+                continue
+            watch.polls += 1
+            previous = watch.state
+            self._reschedule(watch, info, now)
+            watch.state = str(info.get("state", ""))
+            if self._on_update is not None:
+                await self._on_update(watch.job_id, info, previous)
+            if watch.state in TERMINAL_STATES:
+                self._learn(watch, now)
+                watch.info = info
+                del self._watches[watch.job_id]
+                watch.done.set()
+
+    async def _list_states(self, wanted: set[str]) -> dict[str, JobInfo]:
+        found: dict[str, JobInfo] = {}
+        async for page_or_job in self._client.list_jobs():
+            info = page_or_job
+            job_id = info.get("id")
+            if job_id in wanted:
+                found[job_id] = info
+        self.list_requests += 1
+        return found

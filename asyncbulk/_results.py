@@ -1,0 +1,341 @@
+"""Map a finished job's result rows back to input records, and merge them into one set of files.
+
+Salesforce returns a job's results unordered and without the input row number, and it re-renders
+successful rows from the stored type (``912260031`` comes back as ``9.12260031E8``, ``1`` in a
+checkbox as ``true``, a 15-character id as 18). So each result row is matched against the chunk it
+came from by its values: first exactly, then after normalising each value by its field's type (the
+types come from one ``describe`` call). A row whose values match several input records (identical
+rows) cannot be told apart: it is marked ``ambiguous`` with its candidates, never given one of their
+numbers. A row that matches nothing is marked ``unmatched``.
+
+Only hashes of the input rows are kept while a job is merged, so memory stays small whatever the
+chunk size.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["MergeCounts", "Normalizer", "ResultMerger", "RowIndex"]
+
+RECORD_COLUMN = "asyncbulk__record"
+JOB_COLUMN = "asyncbulk__job_id"
+MATCH_COLUMN = "asyncbulk__match"
+OUR_COLUMNS = (RECORD_COLUMN, JOB_COLUMN, MATCH_COLUMN)
+
+# Field types (describe ``type``) whose results Salesforce re-renders.
+_NUMBER_TYPES = {"int", "double", "currency", "percent", "long"}
+_ID_TYPES = {"id", "reference"}
+_TRUE = {"true", "1", "yes", "y", "on"}
+
+
+def _norm_bool(value: str) -> str:
+    return "true" if value.strip().lower() in _TRUE else "false"
+
+
+def _norm_number(value: str) -> str:
+    try:
+        return str(Decimal(value.strip()).normalize())
+    except (InvalidOperation, ValueError):
+        return value
+
+
+def _norm_id(value: str) -> str:
+    # The 18-character form adds a case-safe suffix to the 15-character id.
+    return value[:15] if len(value) == 18 else value
+
+
+def _norm_date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError:
+        return value
+
+
+def _norm_datetime(value: str) -> str:
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    elif len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit() and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return value
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return str(round(stamp.timestamp() * 1000))
+
+
+def _norm_text(value: str) -> str:
+    # "#N/A" sets a field to null; the result shows it empty.
+    return "" if value == "#N/A" else value
+
+
+_BY_TYPE: dict[str, Callable[[str], str]] = {
+    "boolean": _norm_bool,
+    "date": _norm_date,
+    "datetime": _norm_datetime,
+    **dict.fromkeys(_NUMBER_TYPES, _norm_number),
+    **dict.fromkeys(_ID_TYPES, _norm_id),
+}
+
+
+class Normalizer:
+    """Turns a row into a hashable key that survives Salesforce's re-rendering.
+
+    :param columns: the input's header names.
+    :param field_types: lower-case field name -> describe type; columns it does not know
+        (relationship columns, unknown fields) are compared as text.
+    """
+
+    def __init__(self, columns: Sequence[str], field_types: dict[str, str] | None = None) -> None:
+        types = field_types or {}
+        self._funcs = [_BY_TYPE.get(types.get(c.lower(), ""), _norm_text) for c in columns]
+
+    def key(self, row: Sequence[str]) -> int:
+        """The normalised key of ``row``."""
+        return hash((*(f(v) for f, v in zip(self._funcs, row, strict=False)), len(row)))
+
+
+def exact_key(row: Sequence[str]) -> int:
+    """The key of ``row`` exactly as written."""
+    return hash(tuple(row))
+
+
+class RowIndex:
+    """Input records of one job, by exact and by normalised key (hashes only)."""
+
+    def __init__(self, normalizer: Normalizer) -> None:
+        self._normalizer = normalizer
+        self._exact: dict[int, int | list[int]] = {}
+        self._loose: dict[int, int | list[int]] = {}
+        self.records: list[int] = []
+
+    @staticmethod
+    def _add(table: dict[int, int | list[int]], key: int, record: int) -> None:
+        found = table.get(key)
+        if found is None:
+            table[key] = record
+        elif isinstance(found, list):
+            found.append(record)
+        else:
+            table[key] = [found, record]
+
+    def add(self, row: Sequence[str], record: int) -> None:
+        """Index input ``row`` as record number ``record``."""
+        self._add(self._exact, exact_key(row), record)
+        self._add(self._loose, self._normalizer.key(row), record)
+        self.records.append(record)
+
+    def lookup(self, values: Sequence[str]) -> int | list[int] | None:
+        """The record (or the candidate records) whose values are ``values``."""
+        found = self._exact.get(exact_key(values))
+        if found is None:
+            found = self._loose.get(self._normalizer.key(values))
+        return found
+
+
+@dataclass(slots=True)
+class MergeCounts:
+    """What one job added to the merged files."""
+
+    succeeded: int = 0
+    failed: int = 0
+    unprocessed: int = 0
+    unmatched: int = 0
+    ambiguous: int = 0
+    held_for_retry: int = 0
+    missing: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Rows written, plus rows held back for a retry round."""
+        return self.succeeded + self.failed + self.unprocessed + self.held_for_retry
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRow:
+    """A failed row held back to be sent again in a later round."""
+
+    record: int
+    values: list[str]
+    error: str
+
+
+def _read_csv(path: Path | None, delimiter: str) -> Iterator[list[str]]:
+    if path is None or not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open(newline="", encoding="utf-8") as handle:
+        yield from csv.reader(handle, delimiter=delimiter, strict=True)
+
+
+def _error_code(error: str) -> str:
+    return error.split(":", 1)[0].strip()
+
+
+class ResultMerger:
+    """Owns ``success.csv``, ``failed.csv`` and ``unprocessed.csv`` in ``out_dir``.
+
+    Every merged row starts with the input record number, the job id, and how certain the match
+    is (``exact``, ``ambiguous: 3 17``, ``unmatched``), then the columns Salesforce returned.
+    The files use the input's delimiter and line ending. All methods are blocking: run them in a
+    worker thread.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        columns: Sequence[str],
+        delimiter: str,
+        line_terminator: str,
+    ) -> None:
+        self.success_file = out_dir / "success.csv"
+        self.failed_file = out_dir / "failed.csv"
+        self.unprocessed_file = out_dir / "unprocessed.csv"
+        self._columns = list(columns)
+        self._delimiter = delimiter
+        self._eol = line_terminator
+        self._handles: dict[str, IO[str]] = {}
+        self._writers: dict[str, Any] = {}  # csv writer objects (their type is private to csv)
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, list[str]]:
+        return {
+            "success": [*OUR_COLUMNS, "sf__Id", "sf__Created", *self._columns],
+            "failed": [*OUR_COLUMNS, "sf__Id", "sf__Error", *self._columns],
+            "unprocessed": [*OUR_COLUMNS, *self._columns],
+        }
+
+    def paths(self) -> dict[str, Path]:
+        """The merged files by kind."""
+        return {
+            "success": self.success_file,
+            "failed": self.failed_file,
+            "unprocessed": self.unprocessed_file,
+        }
+
+    def open(self, *, sizes: dict[str, int] | None = None) -> None:
+        """Create the files with their headers, or (resuming) cut them back to ``sizes`` bytes.
+
+        Cutting back drops whatever a crash left half-written after the last merge the journal
+        recorded, so a resumed load neither repeats nor loses rows.
+        """
+        headers = self._headers()
+        for kind, path in self.paths().items():
+            if sizes is not None and path.exists():
+                handle = path.open("r+", newline="", encoding="utf-8")
+                handle.truncate(sizes.get(kind, 0))
+                handle.seek(0, io.SEEK_END)
+            else:
+                handle = path.open("w", newline="", encoding="utf-8")
+            self._handles[kind] = handle
+            if handle.tell() == 0:
+                self._writer(kind).writerow(headers[kind])
+        self.flush()
+
+    def _writer(self, kind: str) -> Any:
+        writer = self._writers.get(kind)
+        if writer is None:
+            writer = csv.writer(self._handles[kind], delimiter=self._delimiter, lineterminator=self._eol)
+            self._writers[kind] = writer
+        return writer
+
+    def flush(self) -> dict[str, int]:
+        """Flush the files and return their sizes (for the journal)."""
+        sizes = {}
+        for kind, handle in self._handles.items():
+            handle.flush()
+            sizes[kind] = handle.tell()
+        return sizes
+
+    def close(self) -> None:
+        """Flush and close the files."""
+        self.flush()
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+        self._writers.clear()
+
+    # -- merging -----------------------------------------------------------------------------------
+
+    def merge_job(
+        self,
+        *,
+        job_id: str,
+        index: RowIndex,
+        delimiter: str,
+        success: Path | None,
+        failed: Path | None,
+        unprocessed: Path | None,
+        retry_codes: frozenset[str] = frozenset(),
+        retry_rows: list[RetryRow] | None = None,
+    ) -> MergeCounts:
+        """Append one job's results to the merged files.
+
+        Failed rows whose error code is in ``retry_codes`` are not written: they go to
+        ``retry_rows`` (with their record numbers) to be sent again in a later round.
+        """
+        counts = MergeCounts()
+        seen = set()
+
+        def place(values: Sequence[str]) -> tuple[str, str]:
+            found = index.lookup(values)
+            if found is None:
+                counts.unmatched += 1
+                return "", "unmatched"
+            if isinstance(found, list):
+                counts.ambiguous += 1
+                seen.update(found)
+                return "", "ambiguous: " + " ".join(map(str, found))
+            seen.add(found)
+            return str(found), "exact"
+
+        for kind, path in (("success", success), ("failed", failed), ("unprocessed", unprocessed)):
+            rows = _read_csv(path, delimiter)
+            if next(rows, None) is None:  # the header, or nothing at all
+                continue
+            writer = self._writer(kind)
+            skip = 0 if kind == "unprocessed" else 2
+            for row in rows:
+                values = row[skip:]
+                record, match = place(values)
+                if kind == "failed" and retry_rows is not None and record:
+                    error = row[1]
+                    if _error_code(error) in retry_codes:
+                        retry_rows.append(RetryRow(int(record), values, error))
+                        counts.held_for_retry += 1
+                        continue
+                writer.writerow([record, job_id, match, *row])
+                if kind == "success":
+                    counts.succeeded += 1
+                elif kind == "failed":
+                    counts.failed += 1
+                else:
+                    counts.unprocessed += 1
+        counts.missing = [r for r in index.records if r not in seen]
+        return counts
+
+    def write_unprocessed(
+        self, *, job_id: str, records: Sequence[tuple[int, Sequence[str]]], note: str
+    ) -> int:
+        """Write input rows that no job processed (a job never created, aborted, or cut short)."""
+        writer = self._writer("unprocessed")
+        for record, values in records:
+            writer.writerow([record, job_id, note, *values])
+        return len(records)
+
+
+def parse_chunk(data: bytes, delimiter: str) -> Iterator[list[str]]:
+    """The records of an uploaded chunk (header first), parsed as Salesforce parses them."""
+    text = data.decode("utf-8")
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

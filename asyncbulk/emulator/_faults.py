@@ -1,0 +1,92 @@
+"""Fault injection: which requests, jobs and records the emulator makes go wrong.
+
+One seeded random generator drives every decision, so a test that sets ``FaultConfig(seed=...)`` sees
+the same sequence of faults on every run (given the same sequence of requests).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import threading
+from collections.abc import Callable
+
+from ._config import FaultConfig
+
+__all__ = ["FaultInjector", "RequestFault"]
+
+
+class RequestFault(enum.Enum):
+    """What happens to one ``/services/data`` request."""
+
+    NONE = "none"
+    ERROR_500 = "error_500"
+    ERROR_503 = "error_503"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    DROP_BEFORE = "drop_before"
+    DROP_AFTER = "drop_after"
+
+
+class FaultInjector:
+    """Draws faults from a :class:`FaultConfig` with a seeded generator; thread-safe.
+
+    The lock matters because ``lock_fail`` callbacks run inside ``Store.process_batch`` on worker
+    threads while request faults are drawn on the event loop.
+    """
+
+    def __init__(self, config: FaultConfig) -> None:
+        self._lock = threading.Lock()
+        self.config = config
+        self._rng = random.Random(config.seed)
+
+    def set(self, config: FaultConfig) -> None:
+        """Switch to new fault rates (and reseed) at runtime."""
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)
+
+    def _hit(self, rate: float) -> bool:
+        # Rate 0 draws nothing, so switching one fault on does not shift the others' sequences
+        # in a run where it was off.
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def request_fault(self) -> RequestFault:
+        """Pick the fault (if any) for one request; at most one per request."""
+        cfg = self.config
+        if not cfg.any_request_fault:
+            return RequestFault.NONE
+        for fault, rate in (
+            (RequestFault.ERROR_500, cfg.error_500),
+            (RequestFault.ERROR_503, cfg.error_503),
+            (RequestFault.LIMIT_EXCEEDED, cfg.limit_exceeded),
+            (RequestFault.DROP_BEFORE, cfg.drop_before),
+            (RequestFault.DROP_AFTER, cfg.drop_after),
+        ):
+            if self._hit(rate):
+                return fault
+        return RequestFault.NONE
+
+    def slow(self) -> float:
+        """Seconds to delay this request (0 for most)."""
+        return self.config.slow_seconds if self._hit(self.config.slow) else 0.0
+
+    def job_fails_at(self, batches: int) -> int | None:
+        """For a job of ``batches`` batches: the batch index at which it fails, or ``None``."""
+        if batches <= 0 or not self._hit(self.config.job_failed):
+            return None
+        with self._lock:
+            return self._rng.randrange(batches)
+
+    def lock_fail(self) -> Callable[[int], bool] | None:
+        """The ``lock_fail`` callback for ``Store.process_batch``: True for a row that loses its lock."""
+        rate = self.config.lock_failure
+        if rate <= 0:
+            return None
+
+        def fail(_row: int) -> bool:
+            return self._hit(rate)
+
+        return fail

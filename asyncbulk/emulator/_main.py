@@ -1,0 +1,114 @@
+"""``asyncbulk emulator``: serve the emulator until SIGINT/SIGTERM.
+
+Prints exactly one line once it is listening, e.g.
+``asyncbulk emulator: instance_url=http://127.0.0.1:8000 access_token=00D...`` (plus ``ca_file=PATH``
+with ``--tls``), so that scripts and :class:`EmulatorProcess` can read where and how to connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from ._config import EmulatorConfig, FaultConfig
+from ._server import Emulator
+
+__all__ = ["build_parser", "config_from_args", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line options."""
+    p = argparse.ArgumentParser(
+        prog="asyncbulk emulator", description="Serve a local emulator of Salesforce's Bulk API 2.0 ingest."
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--db", metavar="PATH", help="SQLite file: records and jobs survive a restart")
+    p.add_argument("--schema", metavar="FILE", help="JSON file with custom objects")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--rate", type=float, help="records per second per worker (default: as fast as possible)")
+    p.add_argument("--token-lifetime", type=float, metavar="S")
+    p.add_argument("--access-token", help="accept (and print) this token instead of a generated one")
+    p.add_argument("--api-request-limit", type=int, default=15_000_000)
+    p.add_argument("--daily-batch-limit", type=int, default=15_000)
+    p.add_argument("--daily-record-limit", type=int, default=150_000_000)
+    p.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
+    for flag, help_text in (
+        ("--fault-500", "fraction of requests answered 500"),
+        ("--fault-503", "fraction of requests answered 503"),
+        ("--fault-limit", "fraction of requests answered 403 REQUEST_LIMIT_EXCEEDED"),
+        ("--fault-drop-before", "fraction of connections closed before processing"),
+        ("--fault-drop-after", "fraction of requests processed, then the connection closed"),
+        ("--fault-slow", "fraction of requests delayed"),
+        ("--fault-job-failed", "fraction of jobs that end Failed"),
+        ("--fault-lock", "fraction of records failing UNABLE_TO_LOCK_ROW"),
+    ):
+        p.add_argument(flag, type=float, default=0.0, metavar="F", help=help_text)
+    p.add_argument("--fault-slow-seconds", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """An :class:`EmulatorConfig` from parsed options (``ValueError`` for bad values)."""
+    faults = FaultConfig(
+        seed=args.seed,
+        error_500=args.fault_500,
+        error_503=args.fault_503,
+        limit_exceeded=args.fault_limit,
+        drop_before=args.fault_drop_before,
+        drop_after=args.fault_drop_after,
+        slow=args.fault_slow,
+        slow_seconds=args.fault_slow_seconds,
+        job_failed=args.fault_job_failed,
+        lock_failure=args.fault_lock,
+    )
+    return EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        schema_path=args.schema,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        records_per_second=args.rate,
+        api_request_limit=args.api_request_limit,
+        daily_batch_limit=args.daily_batch_limit,
+        daily_record_limit=args.daily_record_limit,
+        token_lifetime=args.token_lifetime,
+        access_token=args.access_token,
+        tls=args.tls,
+        faults=faults,
+    )
+
+
+async def serve(config: EmulatorConfig) -> None:
+    """Run until SIGINT or SIGTERM; jobs in flight are saved and resume at the next start (``--db``)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Emulator(config) as emu:
+        line = f"asyncbulk emulator: instance_url={emu.instance_url} access_token={emu.access_token}"
+        if emu.ca_file:
+            line += f" ca_file={emu.ca_file}"
+        print(line, flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``asyncbulk emulator`` and ``python -m asyncbulk.emulator``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(f"asyncbulk emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,363 @@
+"""Ways to run the emulator: in the current event loop, in its own thread, or in a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from ._app import LATEST_VERSION, EmulatorState, build_app
+from ._config import EmulatorConfig, FaultConfig
+from ._jobs import StoreLike
+
+__all__ = ["Emulator", "EmulatorProcess", "EmulatorThread", "make_certificate", "open_store"]
+
+T = TypeVar("T")
+
+
+def open_store(config: EmulatorConfig) -> StoreLike:
+    """The data layer's Store for this configuration (schema file, SQLite path)."""
+    from ._schema import Schema
+    from ._store import Store
+
+    store: StoreLike = Store(Schema.load(config.schema_path), config.db_path)
+    return store
+
+
+def make_certificate(directory: str) -> tuple[str, str]:
+    """Write a self-signed certificate for 127.0.0.1 and localhost; return (cert path, key path)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        # A CA certificate so that clients can trust it directly as their CA bundle.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = os.path.join(directory, "emulator-cert.pem")
+    key_path = os.path.join(directory, "emulator-key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
+
+
+class _Endpoints:
+    """Attributes shared by the three ways of running the emulator."""
+
+    instance_url: str
+    access_token: str
+    ca_file: str | None = None
+    api_version: str = LATEST_VERSION
+
+    @property
+    def base_url(self) -> str:
+        """``{instance_url}/services/data/v66.0``."""
+        return f"{self.instance_url}/services/data/v{self.api_version}"
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """An SSL context that trusts this emulator's certificate (``None`` without TLS)."""
+        if self.ca_file is None:
+            return None
+        return ssl.create_default_context(cafile=self.ca_file)
+
+
+class Emulator(_Endpoints):
+    """The emulator served from the running event loop on a free loopback port.
+
+    ``async with Emulator(EmulatorConfig(...)) as emu:`` then use ``emu.instance_url`` and
+    ``emu.access_token``; ``emu.store`` is the data layer, ``emu.stats()`` the counters.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, *, store: StoreLike | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self._store = store
+        self._runner: web.AppRunner | None = None
+        self._tmpdir: str | None = None
+        self.instance_url = ""
+        self.access_token = ""
+        self.ca_file = None
+        self.state: EmulatorState | None = None
+
+    @property
+    def store(self) -> StoreLike:
+        """The data-layer Store."""
+        assert self.state is not None, "the emulator is not running"
+        return self.state.store
+
+    async def start(self) -> None:
+        """Open the store, bind the port and start the workers."""
+        cfg = self.config
+        store = self._store if self._store is not None else await asyncio.to_thread(open_store, cfg)
+        ssl_context = None
+        scheme = "http"
+        if cfg.tls:
+            self._tmpdir = tempfile.mkdtemp(prefix="asyncbulk-emulator-")
+            cert, key = await asyncio.to_thread(make_certificate, self._tmpdir)
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(cert, key)
+            self.ca_file = cert
+            scheme = "https"
+        self.state = EmulatorState(cfg, store, instance_url=lambda: self.instance_url)
+        self.access_token = self.state.access_token
+        app = build_app(self.state)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_context)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.instance_url = f"{scheme}://{cfg.host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop serving (jobs in flight stay saved for a restart with the same database)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.state is not None:
+            close = getattr(self.state.store, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        """Request, job and allocation counters (see DESIGN.md)."""
+        assert self.state is not None, "the emulator is not running"
+        return self.state.stats()
+
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Change the injected faults while running."""
+        assert self.state is not None, "the emulator is not running"
+        self.state.set_faults(faults)
+
+
+class EmulatorThread(_Endpoints):
+    """The emulator in its own thread and event loop, for synchronous code and CLI tests."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self._emulator = Emulator(self.config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            try:
+                await self._emulator.start()
+            except BaseException as exc:
+                self._error = exc
+                self._ready.set()
+                return
+            self._ready.set()
+            try:
+                await self._stop.wait()
+            finally:
+                await self._emulator.stop()
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+    def __enter__(self) -> EmulatorThread:
+        self._thread = threading.Thread(target=self._run, name="asyncbulk-emulator", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        self.instance_url = self._emulator.instance_url
+        self.access_token = self._emulator.access_token
+        self.ca_file = self._emulator.ca_file
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        assert self._loop is not None
+
+        async def run() -> T:
+            return fn()
+
+        coro: Coroutine[Any, Any, T] = run()
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    @property
+    def store(self) -> StoreLike:
+        """The data-layer Store (thread-safe, so it may be called from this thread)."""
+        return self._emulator.store
+
+    def stats(self) -> dict[str, Any]:
+        """Counters, read on the emulator's own loop."""
+        return self._call(self._emulator.stats)
+
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Change the injected faults while running."""
+        self._call(lambda: self._emulator.set_faults(faults))
+
+
+def process_args(config: EmulatorConfig) -> list[str]:
+    """Command-line options of ``python -m asyncbulk.emulator`` for a configuration."""
+    args = ["--host", config.host, "--port", str(config.port), "--workers", str(config.workers)]
+    args += ["--batch-size", str(config.batch_size)]
+    args += ["--api-request-limit", str(config.api_request_limit)]
+    args += ["--daily-batch-limit", str(config.daily_batch_limit)]
+    args += ["--daily-record-limit", str(config.daily_record_limit)]
+    if config.db_path:
+        args += ["--db", config.db_path]
+    if config.schema_path:
+        args += ["--schema", config.schema_path]
+    if config.records_per_second is not None:
+        args += ["--rate", str(config.records_per_second)]
+    if config.token_lifetime is not None:
+        args += ["--token-lifetime", str(config.token_lifetime)]
+    if config.access_token is not None:
+        args += ["--access-token", config.access_token]
+    if config.tls:
+        args.append("--tls")
+    f = config.faults
+    for flag, value in (
+        ("--fault-500", f.error_500),
+        ("--fault-503", f.error_503),
+        ("--fault-limit", f.limit_exceeded),
+        ("--fault-drop-before", f.drop_before),
+        ("--fault-drop-after", f.drop_after),
+        ("--fault-slow", f.slow),
+        ("--fault-job-failed", f.job_failed),
+        ("--fault-lock", f.lock_failure),
+    ):
+        if value:
+            args += [flag, str(value)]
+    if f.slow:
+        args += ["--fault-slow-seconds", str(f.slow_seconds)]
+    if f.seed:
+        args += ["--seed", str(f.seed)]
+    return args
+
+
+def parse_banner(line: str) -> dict[str, str]:
+    """The ``key=value`` fields of the line ``asyncbulk emulator`` prints when it is ready."""
+    prefix = "asyncbulk emulator:"
+    if not line.startswith(prefix):
+        raise RuntimeError(f"unexpected emulator output: {line!r}")
+    return dict(item.split("=", 1) for item in line[len(prefix) :].split() if "=" in item)
+
+
+class EmulatorProcess(_Endpoints):
+    """The emulator as a child process (``python -m asyncbulk.emulator --port 0 ...``)."""
+
+    def __init__(self, config: EmulatorConfig | None = None, *, startup_timeout: float = 30.0) -> None:
+        self.config = config or EmulatorConfig()
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> EmulatorProcess:
+        cmd = [sys.executable, "-m", "asyncbulk.emulator", *process_args(self.config)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait(self.startup_timeout)
+            raise RuntimeError(f"the emulator process exited with status {code} before it was ready")
+        fields = parse_banner(line.strip())
+        self.instance_url = fields["instance_url"]
+        self.access_token = fields["access_token"]
+        self.ca_file = fields.get("ca_file")
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> int | None:
+        """Ask the process to stop (SIGTERM) and wait for it; returns its exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.instance_url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10, context=self.client_ssl_context()) as resp:
+            return json.loads(resp.read())
+
+    def stats(self) -> dict[str, Any]:
+        """Counters, fetched from ``GET /__emulator/stats``."""
+        result: dict[str, Any] = self._request("GET", "/__emulator/stats")
+        return result
+
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Change the injected faults while running (``POST /__emulator/faults``)."""
+        self._request("POST", "/__emulator/faults", asdict(faults))

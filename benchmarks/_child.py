@@ -1,0 +1,178 @@
+"""One contender's run, in its own process: ``python -m benchmarks._child SPEC.json``.
+
+The parent measures the process from outside (wall time, CPU and peak RSS of this process, the
+emulator's request counters); this side only does the work and writes a small JSON file with
+what it can see from the inside (record counts, the time spent working after imports).
+
+Each contender does the same work end to end: load the file and write every success and failure
+to files on disk. For simple-salesforce that means fetching each job's results with
+``get_successful_records`` / ``get_failed_records(job_id, file=...)``, since that is what a user
+must do to learn which rows failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _library(spec: dict[str, Any]) -> dict[str, Any]:
+    import anyio
+
+    import asyncbulk
+
+    async def run() -> Any:
+        return await asyncbulk.load(
+            spec["file"],
+            object="Contact",
+            operation=spec["operation"],
+            external_id_field=spec.get("external_id_field"),
+            instance_url=spec["instance_url"],
+            access_token=spec["access_token"],
+            out_dir=spec["out_dir"],
+            ca_file=spec.get("ca_file"),
+        )
+
+    result = anyio.run(run)
+    return {
+        "records": result.records,
+        "succeeded": result.succeeded,
+        "failed": result.failed,
+        "unprocessed": result.unprocessed,
+        "records_retried": result.records_retried,
+        "jobs": len(result.jobs),
+        "client_requests": result.api_requests,
+    }
+
+
+def _simple_salesforce(spec: dict[str, Any]) -> dict[str, Any]:
+    # requests reads REQUESTS_CA_BUNDLE (set by the parent) to trust the emulator's certificate.
+    from simple_salesforce import Salesforce
+
+    sf = Salesforce(
+        instance_url=spec["instance_url"], session_id=spec["access_token"], version=spec["api_version"]
+    )
+    bulk = sf.bulk2.Contact
+    options: dict[str, Any] = {"csv_file": spec["file"], "wait": spec["sf_wait"]}
+    if spec.get("batch_size"):
+        options["batch_size"] = spec["batch_size"]
+    if spec["operation"] == "upsert":
+        # simple-salesforce's upsert takes no concurrency: it runs its jobs one after another.
+        jobs = bulk.upsert(external_id_field=spec["external_id_field"], **options)
+    else:
+        jobs = bulk.insert(concurrency=spec["concurrency"], **options)
+    out = Path(spec["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        job_id = job["job_id"]
+        bulk.get_successful_records(job_id, file=str(out / f"{job_id}-success.csv"))
+        bulk.get_failed_records(job_id, file=str(out / f"{job_id}-failed.csv"))
+    failed = sum(int(j["numberRecordsFailed"]) for j in jobs)
+    total = sum(int(j["numberRecordsTotal"]) for j in jobs)
+    return {
+        "records": total,
+        "succeeded": sum(int(j["numberRecordsProcessed"]) for j in jobs) - failed,
+        "failed": failed,
+        "unprocessed": total - sum(int(j["numberRecordsProcessed"]) for j in jobs),
+        "jobs": len(jobs),
+    }
+
+
+def _split_merge(spec: dict[str, Any]) -> dict[str, Any]:
+    """asyncbulk's own client-side work with no HTTP: validate, chunk, read, then merge results.
+
+    The results a job would return are made up from each chunk's rows (every row succeeds but the
+    first of each 33, which fails) and written to disk untimed; only asyncbulk's matching and
+    merging of them is timed, exactly as ``load()`` does it after a download.
+    """
+    import csv
+
+    from asyncbulk import _split
+    from asyncbulk._config import ChunkConfig
+    from asyncbulk._results import Normalizer, ResultMerger, RowIndex, parse_chunk
+
+    path = Path(spec["file"])
+    out = Path(spec["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    config = ChunkConfig()
+    started = time.perf_counter()
+    layout = _split.inspect_layout(path)
+    report = _split.validate(path, layout)
+    chunks = list(_split.iter_chunks(path, layout, max_records=config.max_records, max_bytes=config.max_bytes))
+    read = 0
+    for chunk in chunks:
+        read += len(_split.read_chunk(path, layout, chunk))
+    split_seconds = time.perf_counter() - started
+
+    merger = ResultMerger(out, columns=layout.columns, delimiter=",", line_terminator="\n")
+    merger.open()
+    normalizer = Normalizer(layout.columns, {})
+    merge_seconds = 0.0
+    merged = 0
+    for chunk in chunks:
+        data = _split.read_chunk(path, layout, chunk)
+        success, failed = out / "job-success.csv", out / "job-failed.csv"
+        with (
+            success.open("w", newline="", encoding="utf-8") as s,
+            failed.open("w", newline="", encoding="utf-8") as f,
+        ):
+            ws, wf = csv.writer(s, lineterminator="\n"), csv.writer(f, lineterminator="\n")
+            rows = parse_chunk(data, ",")
+            header = next(rows)
+            ws.writerow(["sf__Id", "sf__Created", *header])
+            wf.writerow(["sf__Id", "sf__Error", *header])
+            for n, row in enumerate(rows):
+                if n % 33 == 0:
+                    wf.writerow(["", "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --", *row])
+                else:
+                    ws.writerow([f"003{n:015d}", "true", *row])
+        t0 = time.perf_counter()
+        index = RowIndex(normalizer)
+        rows = parse_chunk(data, ",")
+        next(rows)
+        for number, row in enumerate(rows, start=chunk.first_record):
+            index.add(row, number)
+        counts = merger.merge_job(
+            job_id=f"750{chunk.index:015d}", index=index, delimiter=",", success=success, failed=failed, unprocessed=None
+        )
+        merger.flush()
+        merge_seconds += time.perf_counter() - t0
+        merged += counts.total
+    merger.close()
+    return {
+        "records": report.records,
+        "succeeded": merged,
+        "failed": 0,
+        "unprocessed": 0,
+        "jobs": len(chunks),
+        "split_seconds": split_seconds,
+        "split_mb_per_s": report.bytes / 1e6 / split_seconds if split_seconds else 0.0,
+        "bytes_read": read,
+        "merge_seconds": merge_seconds,
+        "merge_records_per_s": merged / merge_seconds if merge_seconds else 0.0,
+    }
+
+
+_KINDS = {"library": _library, "simple-salesforce": _simple_salesforce, "split-merge": _split_merge}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the contender described by the JSON file ``argv[0]``; write its result next to it."""
+    args = sys.argv[1:] if argv is None else argv
+    spec = json.loads(Path(args[0]).read_text())
+    started = time.perf_counter()
+    result = _KINDS[spec["kind"]](spec)
+    result["work_seconds"] = time.perf_counter() - started
+    Path(spec["result_path"]).write_text(json.dumps(result))
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown: it is not the contender's work, and threads may linger
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
