@@ -24,7 +24,7 @@ import orjson
 
 from ._auth import Auth, auth_from_options
 from ._client import BulkClient
-from ._config import ChunkConfig, ColumnDelimiter, LineEnding, Operation
+from ._config import ChunkConfig, ColumnDelimiter, LineEnding, Operation, PollConfig
 from ._exceptions import AsyncBulkError, NotFoundError
 from ._types import LoadResult
 
@@ -135,6 +135,13 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
         "--no-progress",
         action="store_true",
         help="do not show progress on stderr",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        metavar="SECONDS",
+        type=float,
+        help="first wait between two job status checks (default: 1.0; it grows while nothing "
+        "changes, up to 15), e.g. --poll-interval 0.5",
     )
 
 
@@ -548,6 +555,9 @@ async def _run_load(
     from ._load import Connection
 
     args.resolved_out = out_dir
+    poll = _poll_config(args)
+    if poll is not None:
+        options["poll"] = poll
     connection = Connection(
         auth=_auth(args),
         api_version=args.api_version,
@@ -568,6 +578,15 @@ async def _run_load(
 
     result = await _with_display(args, title, work)
     return _report(args, result)
+
+
+def _poll_config(args: argparse.Namespace) -> PollConfig | None:
+    interval = args.poll_interval
+    if interval is None:
+        return None
+    if interval <= 0:
+        raise _CommandError(f"--poll-interval must be a positive number, got {interval}")
+    return PollConfig(initial=interval, minimum=min(0.25, interval), maximum=max(15.0, interval))
 
 
 def _ca_file(args: argparse.Namespace) -> str | None:

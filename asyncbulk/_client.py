@@ -684,6 +684,7 @@ class BulkClient:
             request_headers.update(headers or {})
             track.attempts += 1
             retry_after = 0.0
+            usage_now: tuple[int, int] | None = None
             error: Exception
             payload = body() if body is not None else None
             try:
@@ -696,6 +697,7 @@ class BulkClient:
                     if response.status in expect:
                         return await handle(response)
                     api_error = await _api_error(response, method, shown, job_id)
+                    usage_now = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 failure = classify_exception(exc)
@@ -714,7 +716,9 @@ class BulkClient:
                         await self._refresh(credentials)
                         continue
                     raise api_error
-                failure = classify_status(api_error.status, api_error.error_code, api_error.message)
+                failure = classify_status(
+                    api_error.status, api_error.error_code, api_error.message, usage_now
+                )
                 if failure is None:
                     if on_error is not None:
                         resolved = await on_error(api_error, track.unknown)

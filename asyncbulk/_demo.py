@@ -163,9 +163,12 @@ def demo_pace(records: int, requested: float | None, *, chunk_records: int = 10_
     if requested is not None:
         return requested or None
     seconds = min(_TARGET_SECONDS, records / _RECORDS_PER_TARGET_SECOND)
-    # A job's batches go to one worker at a time: with fewer jobs than workers, some stay idle.
-    busy = max(1, min(_WORKERS, -(-records // min(chunk_records, 10_000))))
-    return max(100.0, records / (seconds * busy))
+    # Each job (of at most one 10,000-record batch here) goes to one worker: the jobs run in
+    # rounds of _WORKERS, and the last round sets the end.
+    per_job = min(chunk_records, records, 10_000)
+    jobs = -(-records // min(chunk_records, records))
+    rounds = -(-jobs // _WORKERS)
+    return max(100.0, per_job * rounds / seconds)
 
 
 async def run_demo(args: argparse.Namespace) -> int:
@@ -209,7 +212,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                     out_dir=out_dir,
                     chunks=ChunkConfig(max_records=args.chunk_records),
                     # A local org answers in microseconds: poll often so the display moves smoothly.
-                    poll=PollConfig(initial=0.2, minimum=0.1, maximum=1.0),
+                    poll=_cli._poll_config(args) or PollConfig(initial=0.2, minimum=0.1, maximum=1.0),
                     progress=progress,
                 )
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -78,7 +77,12 @@ def _bar(fraction: float, width: int, unicode: bool) -> str:
 
 
 def render_block(
-    snap: ProgressSnapshot, *, title: str = "", unicode: bool = True, width: int = 100
+    snap: ProgressSnapshot,
+    *,
+    title: str = "",
+    unicode: bool = True,
+    width: int = 100,
+    since: float = 0.0,
 ) -> list[str]:
     """The terminal block: a bar, then records, jobs and throughput, one line each.
 
@@ -86,6 +90,8 @@ def render_block(
     :param unicode: draw with ``█░·``; plain ASCII otherwise (a terminal that cannot encode them).
     :param width: the terminal's width; lines are cut to it so none wraps (a wrapped line would
         break the "cursor up N lines" redraw).
+    :param since: seconds since ``snap`` was taken: the elapsed time moves on by that much, the
+        time left counts down, and the rate stays the snapshot's (no event, no new records).
     """
     dot = " · " if unicode else " | "
     fraction = _fraction(snap)
@@ -101,13 +107,18 @@ def render_block(
         f"jobs      {_queued(snap)} queued{dot}{snap.jobs_in_progress} in progress{dot}"
         f"{snap.jobs_done} done" + (f" of {snap.chunks_total}" if snap.chunks_total else ""),
         f"processed {format_count(snap.records_processed)} ({format_count(snap.records_failed)} failed){dot}"
-        f"{format_count(int(snap.rate))} rec/s{dot}elapsed {format_duration(snap.elapsed)}{dot}"
-        f"left {format_duration(snap.remaining)}",
+        f"{format_count(int(snap.rate))} rec/s{dot}elapsed {format_duration(snap.elapsed + since)}{dot}"
+        f"left {format_duration(_left(snap, since))}",
     ]
     return [line[: max(20, width - 1)] for line in lines]
 
 
-def render_line(snap: ProgressSnapshot, *, title: str = "") -> str:
+def _left(snap: ProgressSnapshot, since: float) -> float | None:
+    remaining = snap.remaining
+    return None if remaining is None else max(0.0, remaining - since)
+
+
+def render_line(snap: ProgressSnapshot, *, title: str = "", since: float = 0.0) -> str:
     """One plain line with every counter (for logs: no escape codes, no redraw)."""
     total = format_count(snap.records_total) if snap.records_total else "?"
     parts = [
@@ -117,8 +128,8 @@ def render_line(snap: ProgressSnapshot, *, title: str = "") -> str:
         f"jobs {_queued(snap)} queued, {snap.jobs_in_progress} in progress, {snap.jobs_done} done",
         f"processed {format_count(snap.records_processed)} ({format_count(snap.records_failed)} failed)",
         f"{format_count(int(snap.rate))} rec/s",
-        f"elapsed {format_duration(snap.elapsed)}",
-        f"left {format_duration(snap.remaining)}",
+        f"elapsed {format_duration(snap.elapsed + since)}",
+        f"left {format_duration(_left(snap, since))}",
     ]
     prefix = f"{title}: " if title else ""
     return prefix + " | ".join(parts)
@@ -206,14 +217,16 @@ class ProgressDisplay:
 
     # -- drawing -------------------------------------------------------------------------------------
 
-    def _current(self, now: float) -> ProgressSnapshot:
-        assert self.snapshot is not None
-        # Between events the counters stand still but time does not: extrapolate the elapsed time.
-        return replace(self.snapshot, elapsed=self.snapshot.elapsed + max(0.0, now - self._snapshot_at))
+    def _since(self, now: float) -> float:
+        # Between events the counters stand still but time does not.
+        return max(0.0, now - self._snapshot_at)
 
     def _redraw(self, now: float) -> None:
         width = shutil.get_terminal_size((100, 24)).columns
-        lines = render_block(self._current(now), title=self.title, unicode=self.unicode, width=width)
+        assert self.snapshot is not None
+        lines = render_block(
+            self.snapshot, title=self.title, unicode=self.unicode, width=width, since=self._since(now)
+        )
         out = [_UP.format(self._drawn_lines)] if self._drawn_lines else []
         out.extend(f"{_ERASE}{line}\n" for line in lines)
         self.stream.write("".join(out))
@@ -222,7 +235,8 @@ class ProgressDisplay:
         self._last_draw = now
 
     def _plain(self, now: float) -> None:
-        self._write_line(render_line(self._current(now), title=self.title))
+        assert self.snapshot is not None
+        self._write_line(render_line(self.snapshot, title=self.title, since=self._since(now)))
         self._last_draw = now
 
     def _write_line(self, text: str) -> None:
@@ -333,9 +347,12 @@ def render_summary(result: LoadResult) -> str:
     if result.cancelled:
         verdict = "cancelled"
     elif result.ok:
-        verdict = "all records succeeded"
+        verdict = f"all {format_count(result.records)} records succeeded"
     else:
-        verdict = "some records did not load"
+        verdict = (
+            f"{format_count(result.failed)} records failed, {format_count(result.unprocessed)} "
+            "not processed (see the failed and unprocessed files)"
+        )
     lines = [f"{result.object} {result.operation}: {verdict}"]
     lines += [f"  {key:<{key_width}}  {value}" for key, value in rows]
     failed_jobs = [job for job in result.jobs if job.state in _FAILED_STATES or job.job_id is None]

@@ -13,11 +13,14 @@ from there; the merge keeps hashes of one chunk's rows. Nothing grows with the f
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+import signal
 import time
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,7 +30,7 @@ import orjson
 
 from . import _split
 from ._auth import Auth, StaticToken
-from ._client import AmbiguousCreateError, BulkClient, FileRange
+from ._client import AmbiguousCreateError, BulkClient, FileRange, SubmitAttempt
 from ._config import (
     RECORDS_PER_BATCH,
     ChunkConfig,
@@ -58,6 +61,11 @@ Rows = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 Source = str | os.PathLike[str] | Rows
 
 _WORK_DIR = ".asyncbulk"
+
+#: ``errorMessage`` prefixes of jobs that failed for a passing reason (Bulk exception codes, BG
+#: Errors): their unprocessed rows are sent again. "InvalidBatch : Field name not found" and other
+#: data or setup errors would only fail again, so their rows are reported as unprocessed.
+_TRANSIENT_JOB_ERRORS = ("InternalServerError", "TooManyLockFailure", "Timeout", "Unknown")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,8 +281,13 @@ class _Load:
         self.resume = resume
         self.limiter = anyio.CapacityLimiter(connection.concurrency.max_concurrent_jobs)
         self.merge_lock = anyio.Lock()
+        self.adopt_lock = anyio.Lock()
         self.jobs: list[_Job] = []
-        self.retry_rows: list[RetryRow] = []
+        #: Failed rows held back for a retry round, by the round whose jobs they failed in.
+        self.held: dict[int, list[RetryRow]] = {}
+        #: What the journal of an interrupted run says, by (round, chunk) and by round.
+        self.known: dict[tuple[int, int], dict[str, Any]] = {}
+        self.known_rounds: dict[int, dict[str, Any]] = {}
         self.started = time.monotonic()
         self.requests_at_start = 0
         self.journal: Journal | None = None
@@ -301,12 +314,12 @@ class _Load:
             delimiter=main.layout.delimiter.decode(),
             line_terminator=main.layout.line_ending.chars,
         )
-        done_chunks = await self._open_journal(main, plan)
+        await self._open_journal(main, plan)
         cancelled = False
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.poller.run)
-                await self._run_jobs(main, plan, done_chunks)
+                await self._run_jobs(main, plan)
                 await self._retry_rounds(main)
                 self.poller.close()
         except BaseException as exc:
@@ -354,6 +367,7 @@ class _Load:
                 main.path, main.layout, max_records=opts.chunks.max_records, max_bytes=opts.chunks.max_bytes
             )
         )
+        _crash_point("planned")
         if split.report.records == 0:
             raise InputError(
                 "the file has a header line but no records: nothing to load", path=self._where(main)
@@ -407,46 +421,53 @@ class _Load:
 
     # -- journal -------------------------------------------------------------------------------------
 
-    async def _open_journal(self, main: _Input, plan: list[_split.Chunk]) -> dict[int, dict[str, Any]]:
-        """Start the journal, or on resume check it and return what it says about each chunk."""
+    async def _open_journal(self, main: _Input, plan: list[_split.Chunk]) -> None:
+        """Start the journal; or, resuming, check it against the input and options and read it."""
         identity = await anyio.to_thread.run_sync(file_identity, main.path)
         options = self.options.journal_view()
         header = {"input": identity, "options": options, "chunks": len(plan)}
         assert self.merger is not None
+        merger = self.merger
         self.normalizer = Normalizer(main.layout.columns, self._field_types)
         if not self.resume:
             self.journal = await anyio.to_thread.run_sync(Journal.create, self.out_dir, header)
-            await anyio.to_thread.run_sync(self.merger.open)
-            return {}
+            await anyio.to_thread.run_sync(merger.open)
+            return
         events = await anyio.to_thread.run_sync(Journal.read, self.out_dir)
         start = events[0]
         if start.get("input") != identity:
             raise ResumeError(
-                f"{main.path}: the input file changed since the load began (size, time or content); "
-                "start a new load in a new out_dir"
+                f"{self._where(main)}: the input file changed since the load began (size, time or "
+                "content); resuming would mix two inputs: start a new load in a new out_dir"
             )
         if start.get("options") != options:
             changed = sorted(k for k, v in options.items() if start["options"].get(k) != v)
             raise ResumeError(f"the options changed since the load began: {', '.join(changed)}")
-        chunks: dict[int, dict[str, Any]] = {}
-        sizes: dict[str, int] | None = None
+        sizes: dict[str, int] = {}
         for event in events[1:]:
-            if event.get("round", 0) != 0:
+            kind = event.get("event")
+            if kind == "round":
+                self.known_rounds[int(event["round"])] = event
                 continue
-            index = event.get("chunk")
-            if index is None:
+            if "chunk" not in event:
                 continue
-            state = chunks.setdefault(index, {})
+            key = (int(event.get("round", 0)), int(event["chunk"]))
+            state = self.known.setdefault(key, {})
             state.update({k: v for k, v in event.items() if v is not None})
-            if event["event"] == "merged":
+            state.setdefault("seen", []).append(kind)
+            if kind == "merged":
                 sizes = event["sizes"]
+                held = [RetryRow(int(r), list(v), str(e)) for r, v, e in event.get("held", ())]
+                self.held.setdefault(key[0], []).extend(held)
         self.journal = Journal(self.out_dir / "journal.jsonl")
-        await anyio.to_thread.run_sync(lambda: self.merger.open(sizes=sizes or {}))  # type: ignore[union-attr]
-        # A merge that began but was not recorded is undone by the truncation above: merge again.
-        for state in chunks.values():
-            if state.get("event") != "merged":
-                state.pop("merged_counts", None)
-        return chunks
+        # Rows a crash left in the merged files after the last recorded merge are cut off here;
+        # their job is merged again below, so nothing is lost and nothing is written twice.
+        await anyio.to_thread.run_sync(lambda: merger.open(sizes=sizes))
+        await self._log_plain({"event": "resumed", "t": time.time()})
+
+    async def _log_plain(self, record: dict[str, Any]) -> None:
+        if self.journal is not None:
+            await anyio.to_thread.run_sync(self.journal.write, record)
 
     async def _log(self, event: str, job: _Job, **extra: Any) -> None:
         if self.journal is None:
@@ -463,24 +484,20 @@ class _Load:
 
     # -- jobs ----------------------------------------------------------------------------------------
 
-    async def _run_jobs(
-        self, source: _Input, plan: Sequence[_split.Chunk], known: dict[int, dict[str, Any]]
-    ) -> None:
+    async def _run_jobs(self, source: _Input, plan: Sequence[_split.Chunk]) -> None:
         async with anyio.create_task_group() as tg:
             for chunk in plan:
                 job = _Job(source, chunk)
                 self.jobs.append(job)
-                previous = known.get(chunk.index, {})
-                if previous.get("event") == "merged":
+                previous = self.known.get((source.round, chunk.index), {})
+                if "merged" in previous.get("seen", ()):
                     job.job_id = previous.get("job_id")
                     job.state = previous.get("state", "JobComplete")
+                    job.submit = previous.get("mode", "")
                     job.merged = True
                     job.counts = MergeCounts(**previous.get("counts", {}))
                     self.progress.update(jobs_done=1, records_merged=job.counts.total)
                     continue
-                if previous.get("job_id"):
-                    job.job_id = previous["job_id"]
-                    job.state = "Reattached"
                 # Acquire here, not in the task: the reader reads ahead only as far as the bound.
                 await self.limiter.acquire_on_behalf_of(job)
                 tg.start_soon(self._run_job, job, previous)
@@ -490,20 +507,75 @@ class _Load:
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             job.started = time.monotonic()
-            if job.job_id is None:
-                await self._submit(job, previous)
-            elif previous.get("event") in ("created",):
-                await self._finish_submit(job)
+            if previous:
+                await self._reattach(job, previous)
+            else:
+                await self._submit(job)
             if job.job_id is None:
                 return
             watch = self.poller.watch(job.job_id, job.chunk.records)
             job.info = await self.poller.wait(watch)
             job.state = str(job.info.get("state"))
+            if previous and job.state == "Aborted" and not int(job.info.get("numberRecordsProcessed") or 0):
+                # Aborted before it processed anything (a cancelled run aborts its queued jobs):
+                # none of its rows were loaded, so the resumed run sends them again.
+                self.notes.append(
+                    f"chunk {job.chunk.index}: job {job.job_id} was aborted unprocessed; sent again"
+                )
+                job.job_id = None
+                await self._submit(job)
+                if job.job_id is None:
+                    return
+                job.info = await self.poller.wait(self.poller.watch(job.job_id, job.chunk.records))
+                job.state = str(job.info.get("state"))
             job.finished = time.monotonic()
             await self._collect(job)
         finally:
             self._in_flight -= 1
             self.limiter.release_on_behalf_of(job)
+
+    async def _reattach(self, job: _Job, previous: dict[str, Any]) -> None:
+        """Pick up a chunk an interrupted run had begun, without ever sending its rows twice."""
+        seen = previous.get("seen", ())
+        job.submit = previous.get("mode", "")
+        job.job_id = previous.get("job_id")
+        if job.job_id is not None:
+            self.progress.update(jobs_created=1, records_read=job.chunk.records)
+            if job.submit == "create-upload-close" and "uploaded" not in seen:
+                await self._finish_submit(job)
+            else:
+                self.progress.update(jobs_queued=1, records_uploaded=job.chunk.records)
+            return
+        if "undetermined" in seen:
+            job.state = "Undetermined"
+            job.error = previous.get("error")
+            return
+        since = float(previous.get("since") or time.time())
+        attempt = SubmitAttempt(
+            object=self.options.object,
+            operation=self.options.operation.value,
+            external_id_field=self.options.external_id_field,
+            column_delimiter=self.options.column_delimiter.value,
+            line_ending=job.source.layout.line_ending.value,
+            multipart=job.submit == "multipart",
+            started=datetime.fromtimestamp(since, UTC),
+            ended=datetime.now(UTC),
+        )
+        if job.submit == "create-upload-close":
+            # The crash came between sending a create and recording its job: an Open job may be
+            # left over. It can never load anything; abort it so it does not linger for 24 hours.
+            owned = {j.job_id for j in self.jobs if j.job_id}
+            for orphan in await self.client.find_jobs(attempt):
+                if orphan.get("state") == "Open" and orphan.get("id") not in owned:
+                    await self.client.abort_job(str(orphan["id"]))
+                    self.notes.append(f"chunk {job.chunk.index}: aborted orphan Open job {orphan['id']}")
+            await self._submit(job)
+            return
+        # A multipart create was sent and the crash came before its reply was recorded: the
+        # job may exist and load the rows. Adopt it if it can be told apart; never send blindly.
+        info = await self._adopt_or_resend(job, self._job_spec(job), None, attempt)
+        if info is not None:
+            await self._created_multipart(job, info)
 
     async def _read(self, job: _Job) -> bytes:
         return await anyio.to_thread.run_sync(
@@ -525,7 +597,7 @@ class _Load:
             job.source.path, job.chunk.start, job.chunk.end, prefix=job.source.layout.header_line
         )
 
-    async def _submit(self, job: _Job, previous: dict[str, Any]) -> None:
+    async def _submit(self, job: _Job) -> None:
         self.progress.update(records_read=job.chunk.records)
         await self.progress.emit("chunk_read", chunk=job.chunk.index)
         limit = self.options.chunks.multipart_max_chars
@@ -536,20 +608,16 @@ class _Load:
         data = await self._read(job) if upload_size <= 4 * limit else None
         if data is not None and len(data.decode("utf-8")) <= limit:
             job.submit = "multipart"
-            await self._log("submitting", job, mode="multipart", since=time.time())
-            info = await self._create_multipart(job, spec, data, previous)
-            if info is None:
-                return
-            job.job_id = str(info["id"])
-            job.state = str(info.get("state", "UploadComplete"))
-            await self._log("created", job, mode="multipart", uploaded=True)
-            self.progress.update(jobs_created=1, jobs_queued=1, records_uploaded=job.chunk.records)
-            await self.progress.emit("job_created", chunk=job.chunk.index, job_id=job.job_id)
-            await self.progress.emit("job_uploaded", chunk=job.chunk.index, job_id=job.job_id)
+            await self._log("submitting", job, mode="multipart", since=time.time() - 1)
+            info = await self._create_multipart(job, spec, data)
+            if info is not None:
+                await self._created_multipart(job, info)
             return
         del data
         job.submit = "create-upload-close"
+        await self._log("submitting", job, mode="create-upload-close", since=time.time() - 1)
         info = await self.client.create_job(**spec)
+        _crash_point("create_sent")
         job.job_id = str(info["id"])
         job.state = "Open"
         await self._log("created", job, mode="create-upload-close")
@@ -570,42 +638,58 @@ class _Load:
     async def _upload_and_close(self, job: _Job, *, maybe_sent: bool) -> None:
         assert job.job_id is not None
         await self.client.upload(job.job_id, self._file_range(job), maybe_sent=maybe_sent)
+        _crash_point("uploaded")
         await self.client.close_job(job.job_id)
         job.state = "UploadComplete"
         await self._log("uploaded", job)
         self.progress.update(jobs_queued=1, records_uploaded=job.chunk.records)
         await self.progress.emit("job_uploaded", chunk=job.chunk.index, job_id=job.job_id)
 
-    async def _create_multipart(
-        self, job: _Job, spec: dict[str, Any], data: bytes, previous: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """Create and upload in one request, never risking a second job for the same rows.
+    async def _created_multipart(self, job: _Job, info: dict[str, Any]) -> None:
+        job.job_id = str(info["id"])
+        job.state = str(info.get("state", "UploadComplete"))
+        await self._log("created", job, mode="multipart", uploaded=True)
+        self.progress.update(jobs_created=1, jobs_queued=1, records_uploaded=job.chunk.records)
+        await self.progress.emit("job_created", chunk=job.chunk.index, job_id=job.job_id)
+        await self.progress.emit("job_uploaded", chunk=job.chunk.index, job_id=job.job_id)
 
-        A multipart create whose reply was lost may have created a job that will load the rows.
-        Before sending again, look for it in the job list: a job with this chunk's settings,
-        created in the time window of the lost request, that no chunk of this load owns. One such
-        job is adopted. None: nothing was created, so sending again cannot load the rows twice.
-        Several (another chunk's lost reply, another loader at work): it cannot be decided, so the
-        chunk is stopped and reported, never sent again.
-        """
+    async def _create_multipart(self, job: _Job, spec: dict[str, Any], data: bytes) -> dict[str, Any] | None:
+        """Create and upload in one request, never risking a second job for the same rows."""
         try:
-            return await self.client.create_job_multipart(**spec, data=data)
+            info = await self.client.create_job_multipart(**spec, data=data)
         except AmbiguousCreateError as exc:
-            attempt = exc.attempt
-        await self.progress.emit("retry", chunk=job.chunk.index, message="multipart create reply lost")
-        async with self.merge_lock:  # one adoption decision at a time
+            await self.progress.emit("retry", chunk=job.chunk.index, message="multipart create reply lost")
+            return await self._adopt_or_resend(job, spec, data, exc.attempt)
+        _crash_point("create_sent")
+        return info
+
+    async def _adopt_or_resend(
+        self, job: _Job, spec: dict[str, Any], data: bytes | None, attempt: SubmitAttempt
+    ) -> dict[str, Any] | None:
+        """After a multipart create whose reply was lost: adopt the job it made, or send again.
+
+        The lost request may have created a job that will load the rows. Look for it in the job
+        list: a job with this chunk's settings, created in the request's time window, that no
+        chunk of this load owns. One such job is adopted. None: nothing was created, so sending
+        again cannot load the rows twice. Several (another chunk's lost reply, another loader at
+        work) are told apart by content once they finish (:meth:`_match_by_content`); if that does
+        not single one out, the chunk is stopped and reported, never sent again.
+        """
+        async with self.adopt_lock:  # one adoption decision at a time
             owned = {j.job_id for j in self.jobs if j.job_id}
-            candidates = [
-                info for info in await self.client.find_jobs(attempt) if info.get("id") not in owned
-            ]
+            candidates = [c for c in await self.client.find_jobs(attempt) if c.get("id") not in owned]
+            if len(candidates) > 1:
+                candidates = await self._match_by_content(job, candidates)
             if len(candidates) == 1:
                 self.notes.append(f"chunk {job.chunk.index}: reply lost, adopted job {candidates[0]['id']}")
                 return candidates[0]
             if not candidates:
+                if data is None:
+                    data = await self._read(job)
                 try:
                     return await self.client.create_job_multipart(**spec, data=data)
                 except AmbiguousCreateError:
-                    candidates = []
+                    pass
         job.state = "Undetermined"
         job.error = (
             "the reply to the create request was lost and it cannot be decided whether it created a "
@@ -613,10 +697,43 @@ class _Load:
             "Setup > Bulk Data Load Jobs, then load these records again if no job has them"
         )
         self.notes.append(f"chunk {job.chunk.index}: {job.error}")
-        await self._log("undetermined", job, candidates=[c.get("id") for c in candidates])
+        await self._log("undetermined", job, error=job.error, candidates=[c.get("id") for c in candidates])
         return None
 
+    async def _match_by_content(self, job: _Job, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The candidate jobs whose rows are this chunk's rows.
+
+        A job's data cannot be read back, but its results echo every row it was given. So each
+        candidate is followed until it finishes, and rows of its results are looked up among
+        this chunk's rows; a job loaded from another chunk (or by another loader) does not match.
+        """
+        assert self.normalizer is not None
+        data = await self._read(job)
+        delimiter = job.source.layout.delimiter.decode()
+        index = RowIndex(self.normalizer)
+        rows = parse_chunk(data, delimiter)
+        next(rows)
+        for number, row in enumerate(rows, start=1):
+            index.add(row, number)
+        matching = []
+        for candidate in candidates:
+            job_id = str(candidate["id"])
+            info = await self.poller.wait(self.poller.watch(job_id, job.chunk.records))
+            probe_dir = self.work_dir / "probe" / job_id
+            await anyio.to_thread.run_sync(functools.partial(probe_dir.mkdir, parents=True, exist_ok=True))
+            sample: list[list[str]] = []
+            for kind, skip in (("successful", 2), ("failed", 2), ("unprocessed", 0)):
+                if kind == "unprocessed" and info.get("state") == "JobComplete":
+                    continue
+                dest = probe_dir / f"{kind}.csv"
+                await self.client.download_results(job_id, kind, dest)
+                sample += await anyio.to_thread.run_sync(_sample_rows, dest, delimiter, skip, 50)
+            if sample and all(index.lookup(values) is not None for values in sample):
+                matching.append(candidate)
+        return matching
+
     async def _on_job_update(self, job_id: str, info: dict[str, Any], previous: str) -> None:
+        _crash_point("polled")
         state = str(info.get("state"))
         job = next((j for j in self.jobs if j.job_id == job_id), None)
         if job is None:
@@ -666,6 +783,11 @@ class _Load:
         delimiter = job.source.layout.delimiter.decode()
         last_round = job.source.round >= self.options.retry.record_rounds
         retry_codes = frozenset() if last_round else self.options.retry.retryable_record_errors
+        # A job that failed for a passing reason (a server error, lock contention beyond its own
+        # retries) left rows it never processed: those are safe to send again in a new job.
+        error_message = str(job.info.get("errorMessage") or "")
+        transient = job.state == "Failed" and error_message.startswith(_TRANSIENT_JOB_ERRORS)
+        retry_unprocessed = error_message if transient and not last_round else None
 
         def merge() -> MergeCounts:
             assert self.merger is not None and self.normalizer is not None
@@ -684,13 +806,17 @@ class _Load:
                 unprocessed=paths["unprocessed"],
                 retry_codes=retry_codes,
                 retry_rows=held,
+                retry_unprocessed=retry_unprocessed,
             )
-            self.retry_rows.extend(held)
+            self.held.setdefault(job.source.round, []).extend(held)
+            job_held.extend(held)
             return counts
 
+        job_held: list[RetryRow] = []
         async with self.merge_lock:
             counts = await anyio.to_thread.run_sync(merge)
             sizes = await anyio.to_thread.run_sync(self.merger.flush)
+            _crash_point("merge")
             job.counts = counts
             job.merged = True
             await self._log(
@@ -722,18 +848,27 @@ class _Load:
     async def _retry_rounds(self, main: _Input) -> None:
         """Send records that failed with a retryable error (UNABLE_TO_LOCK_ROW) again, in new jobs."""
         for round_no in range(1, self.options.retry.record_rounds + 1):
-            if not self.retry_rows:
-                return
-            rows, self.retry_rows = sorted(self.retry_rows, key=lambda r: r.record), []
-            path = self.work_dir / f"retry-{round_no}.csv"
-            layout, plan = await anyio.to_thread.run_sync(
-                _write_retry_file, path, main.layout, rows, self.options.chunks
-            )
-            retry_input = _Input(path, layout, round=round_no, records=[r.record for r in rows])
-            await self.progress.emit(
-                "retry", message=f"round {round_no}: {len(rows)} records failed {rows[0].error}"
-            )
-            await self._run_jobs(retry_input, plan, {})
+            planned = self.known_rounds.get(round_no)
+            if planned is not None:  # resuming: the round was written before the crash
+                path, records = Path(planned["path"]), [int(r) for r in planned["records"]]
+                layout, plan = await anyio.to_thread.run_sync(
+                    _plan_retry_file, path, main.layout, self.options.chunks
+                )
+            else:
+                rows = sorted(self.held.get(round_no - 1, ()), key=lambda r: r.record)
+                if not rows:
+                    return
+                path = self.work_dir / f"retry-{round_no}.csv"
+                records = [r.record for r in rows]
+                layout, plan = await anyio.to_thread.run_sync(
+                    _write_retry_file, path, main.layout, rows, self.options.chunks
+                )
+                await self._log_plain(
+                    {"event": "round", "round": round_no, "path": str(path), "records": records}
+                )
+            retry_input = _Input(path, layout, round=round_no, records=records)
+            await self.progress.emit("retry", message=f"round {round_no}: {len(records)} records sent again")
+            await self._run_jobs(retry_input, plan)
 
     # -- the end -------------------------------------------------------------------------------------
 
@@ -828,11 +963,44 @@ def _write_retry_file(
         )
         for row in rows:
             writer.writerow(row.values)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return _plan_retry_file(path, layout, chunks)
+
+
+def _sample_rows(path: Path, delimiter: str, skip: int, limit: int) -> list[list[str]]:
+    """Up to ``limit`` data rows of a result file, without its first ``skip`` (``sf__``) columns."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        return [row[skip:] for _, row in zip(range(limit), reader, strict=False)]
+
+
+def _plan_retry_file(
+    path: Path, layout: _split.CsvLayout, chunks: ChunkConfig
+) -> tuple[_split.CsvLayout, list[_split.Chunk]]:
     retry_layout = _split.inspect_layout(
         path, delimiter=layout.column_delimiter, line_ending=layout.line_ending
     )
     plan = _split.iter_chunks(path, retry_layout, max_records=chunks.max_records, max_bytes=chunks.max_bytes)
     return retry_layout, list(plan)
+
+
+#: Test hook for the crash tests: ``ASYNCBULK_CRASH_AT=name:n`` kills the process (SIGKILL) the
+#: n-th time the load reaches crash point ``name`` (create_sent, uploaded, polled, merge).
+_CRASH_AT = os.environ.get("ASYNCBULK_CRASH_AT", "")
+_crash_counts: dict[str, int] = {}
+
+
+def _crash_point(name: str) -> None:
+    if not _CRASH_AT:
+        return
+    want, _, nth = _CRASH_AT.partition(":")
+    if want != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _write_summary(result: LoadResult, poller: Poller, error: BaseException | None) -> None:

@@ -279,11 +279,13 @@ class ResultMerger:
         unprocessed: Path | None,
         retry_codes: frozenset[str] = frozenset(),
         retry_rows: list[RetryRow] | None = None,
+        retry_unprocessed: str | None = None,
     ) -> MergeCounts:
         """Append one job's results to the merged files.
 
         Failed rows whose error code is in ``retry_codes`` are not written: they go to
-        ``retry_rows`` (with their record numbers) to be sent again in a later round.
+        ``retry_rows`` (with their record numbers) to be sent again in a later round. With
+        ``retry_unprocessed`` (the reason: the job's error message), so do the unprocessed rows.
         """
         counts = MergeCounts()
         seen = set()
@@ -309,10 +311,13 @@ class ResultMerger:
             for row in rows:
                 values = row[skip:]
                 record, match = place(values)
-                if kind == "failed" and retry_rows is not None and record:
-                    error = row[1]
-                    if _error_code(error) in retry_codes:
-                        retry_rows.append(RetryRow(int(record), values, error))
+                if retry_rows is not None and record:
+                    if kind == "failed" and _error_code(row[1]) in retry_codes:
+                        retry_rows.append(RetryRow(int(record), values, row[1]))
+                        counts.held_for_retry += 1
+                        continue
+                    if kind == "unprocessed" and retry_unprocessed is not None:
+                        retry_rows.append(RetryRow(int(record), values, retry_unprocessed))
                         counts.held_for_retry += 1
                         continue
                 writer.writerow([record, job_id, match, *row])

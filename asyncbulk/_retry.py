@@ -74,7 +74,9 @@ _TRANSIENT_STATUSES = {
 }
 
 
-def classify_status(status: int, error_code: str | None, message: str) -> Failure | None:
+def classify_status(
+    status: int, error_code: str | None, message: str, usage: tuple[int, int] | None = None
+) -> Failure | None:
     """Classify an error response; ``None`` means permanent (fail fast).
 
     ``403 REQUEST_LIMIT_EXCEEDED`` has two meanings at Salesforce, told apart by the message:
@@ -86,9 +88,18 @@ def classify_status(status: int, error_code: str | None, message: str) -> Failur
     * ``ConcurrentPerOrgLongTxn Limit exceeded`` / ``ConcurrentRequests (Concurrent API Requests)
       Limit exceeded``: too many long-running requests at this moment (25 over 20 s per org,
       Salesforce Help 000389067). That clears when other requests finish: retry with back-off.
+
+    The allocation is a *rolling* 24-hour window, so a refusal while this same response's
+    ``Sforce-Limit-Info`` shows ``used < max`` means calls have aged out and the window is resetting
+    right now: that case (``usage`` given and below the max) is retried with back-off, within the
+    retry budget. With the allocation really used up (``used >= max``, or no header) it fails fast.
     """
     if status == 403 and error_code == "REQUEST_LIMIT_EXCEEDED":
-        return Failure.REFUSED if "concurrent" in message.lower() else None
+        if "concurrent" in message.lower():
+            return Failure.REFUSED
+        if usage is not None and usage[0] < usage[1]:
+            return Failure.REFUSED
+        return None
     return _TRANSIENT_STATUSES.get(status)
 
 

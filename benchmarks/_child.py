@@ -13,7 +13,6 @@ must do to learn which rows failed.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -53,18 +52,20 @@ def _library(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _simple_salesforce(spec: dict[str, Any]) -> dict[str, Any]:
     # requests reads REQUESTS_CA_BUNDLE (set by the parent) to trust the emulator's certificate.
-    from simple_salesforce import Salesforce
+    from simple_salesforce.api import Salesforce
 
     sf = Salesforce(
         instance_url=spec["instance_url"], session_id=spec["access_token"], version=spec["api_version"]
     )
-    bulk = sf.bulk2.Contact
+    # Typed loosely: simple-salesforce's hints make sf.bulk2 a union of its handlers.
+    handler: Any = sf.bulk2
+    bulk: Any = handler.Contact
     options: dict[str, Any] = {"csv_file": spec["file"], "wait": spec["sf_wait"]}
     if spec.get("batch_size"):
         options["batch_size"] = spec["batch_size"]
     if spec["operation"] == "upsert":
         # simple-salesforce's upsert takes no concurrency: it runs its jobs one after another.
-        jobs = bulk.upsert(external_id_field=spec["external_id_field"], **options)
+        jobs: list[dict[str, Any]] = bulk.upsert(external_id_field=spec["external_id_field"], **options)
     else:
         jobs = bulk.insert(concurrency=spec["concurrency"], **options)
     out = Path(spec["out_dir"])
@@ -101,14 +102,21 @@ def _split_merge(spec: dict[str, Any]) -> dict[str, Any]:
     out = Path(spec["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     config = ChunkConfig()
-    started = time.perf_counter()
+    # The three passes load() makes before any HTTP: validate, plan the chunks, read each chunk.
+    t0 = time.perf_counter()
     layout = _split.inspect_layout(path)
     report = _split.validate(path, layout)
-    chunks = list(_split.iter_chunks(path, layout, max_records=config.max_records, max_bytes=config.max_bytes))
+    t1 = time.perf_counter()
+    chunks = list(
+        _split.iter_chunks(path, layout, max_records=config.max_records, max_bytes=config.max_bytes)
+    )
+    t2 = time.perf_counter()
     read = 0
     for chunk in chunks:
         read += len(_split.read_chunk(path, layout, chunk))
-    split_seconds = time.perf_counter() - started
+    t3 = time.perf_counter()
+    split_seconds = t3 - t0
+    rss_after_split = _peak_rss_mb()
 
     merger = ResultMerger(out, columns=layout.columns, delimiter=",", line_terminator="\n")
     merger.open()
@@ -129,20 +137,31 @@ def _split_merge(spec: dict[str, Any]) -> dict[str, Any]:
             wf.writerow(["sf__Id", "sf__Error", *header])
             for n, row in enumerate(rows):
                 if n % 33 == 0:
-                    wf.writerow(["", "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --", *row])
+                    wf.writerow(
+                        [
+                            "",
+                            "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
+                            *row,
+                        ]
+                    )
                 else:
                     ws.writerow([f"003{n:015d}", "true", *row])
-        t0 = time.perf_counter()
+        began = time.perf_counter()
         index = RowIndex(normalizer)
         rows = parse_chunk(data, ",")
         next(rows)
         for number, row in enumerate(rows, start=chunk.first_record):
             index.add(row, number)
         counts = merger.merge_job(
-            job_id=f"750{chunk.index:015d}", index=index, delimiter=",", success=success, failed=failed, unprocessed=None
+            job_id=f"750{chunk.index:015d}",
+            index=index,
+            delimiter=",",
+            success=success,
+            failed=failed,
+            unprocessed=None,
         )
         merger.flush()
-        merge_seconds += time.perf_counter() - t0
+        merge_seconds += time.perf_counter() - began
         merged += counts.total
     merger.close()
     return {
@@ -152,11 +171,24 @@ def _split_merge(spec: dict[str, Any]) -> dict[str, Any]:
         "unprocessed": 0,
         "jobs": len(chunks),
         "split_seconds": split_seconds,
+        "validate_mb_per_s": report.bytes / 1e6 / (t1 - t0) if t1 > t0 else 0.0,
+        "chunk_mb_per_s": report.bytes / 1e6 / (t2 - t1) if t2 > t1 else 0.0,
+        "read_mb_per_s": read / 1e6 / (t3 - t2) if t3 > t2 else 0.0,
+        "peak_rss_mb_after_split": rss_after_split,
         "split_mb_per_s": report.bytes / 1e6 / split_seconds if split_seconds else 0.0,
         "bytes_read": read,
         "merge_seconds": merge_seconds,
         "merge_records_per_s": merged / merge_seconds if merge_seconds else 0.0,
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set so far (VmHWM), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 _KINDS = {"library": _library, "simple-salesforce": _simple_salesforce, "split-merge": _split_merge}
@@ -169,9 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = _KINDS[spec["kind"]](spec)
     result["work_seconds"] = time.perf_counter() - started
+    result["peak_rss_mb"] = _peak_rss_mb()
     Path(spec["result_path"]).write_text(json.dumps(result))
-    sys.stdout.flush()
-    os._exit(0)  # skip interpreter teardown: it is not the contender's work, and threads may linger
+    return 0
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ _LAST = (
     "Müller", "García", "O'Brien", "Nguyễn", "Søndergaard", "Dupont", "Smith", "Kowalczyk",
     "Rossi", "Ødegaard", "Fernández", "Tanaka", "Johnson", "Lefèvre", "Çelik", "Van der Berg",
 )  # fmt: skip
-_TITLES = ("CEO", "VP, Sales", "Engineer", "Directeur général", "Head of \"Growth\"", "Buyer", "")
+_TITLES = ("CEO", "VP, Sales", "Engineer", "Directeur général", 'Head of "Growth"', "Buyer", "")
 _DEPTS = ("Finance", "R&D", "Sales, EMEA", "Opérations", "IT", "")
 _STREETS = ("Rue de l'Église", "Main Street", "Königstraße", "Calle Mayor", "Via Roma", "Høvej")
 _CITIES = ("Paris", "München", "São Paulo", "Zürich", "Kraków", "Málaga", "Reykjavík", "Springfield")
@@ -53,7 +53,7 @@ _SOURCES = ("Web", "Phone Inquiry", "Other", "")
 _NOTES = (
     "",
     "",
-    "Met at the trade fair, interested in the \"premium\" plan.",
+    'Met at the trade fair, interested in the "premium" plan.',
     "Prefers e-mail; do not call before 10:00, CET.",
     "Renewal due in Q3.\nAsked for a quote, then went silent.",
     "Référence client: ÉCO-42 — voir dossier.",

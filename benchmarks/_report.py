@@ -79,9 +79,14 @@ def _notes(chosen: Sequence[Run]) -> str:
     notes = []
     child = first.child
     if first.contender == "split-merge":
+
+        def rate(key: str) -> str:
+            return f"{_median(chosen, lambda r: float(r.child.get(key, 0))):,.0f}"
+
         notes.append(
-            f"split {_median(chosen, lambda r: float(r.child.get('split_mb_per_s', 0))):,.0f} MB/s, "
-            f"merge {_median(chosen, lambda r: float(r.child.get('merge_records_per_s', 0))):,.0f} rec/s"
+            f"split {rate('split_mb_per_s')} MB/s (validate {rate('validate_mb_per_s')}, chunk "
+            f"{rate('chunk_mb_per_s')}, read {rate('read_mb_per_s')}); merge {rate('merge_records_per_s')} "
+            f"rec/s; peak RSS after split {rate('peak_rss_mb_after_split')} MB"
         )
     elif child.get("succeeded") is not None:
         text = f"{int(child['succeeded']):,} ok / {int(child.get('failed') or 0):,} failed"
@@ -96,7 +101,9 @@ def _notes(chosen: Sequence[Run]) -> str:
     return "; ".join(notes)
 
 
-def _table(runs: Sequence[Run], scenarios: Sequence[Scenario], contenders: Mapping[str, Contender]) -> list[str]:
+def _table(
+    runs: Sequence[Run], scenarios: Sequence[Scenario], contenders: Mapping[str, Contender]
+) -> list[str]:
     lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
     for scenario in scenarios:
         names = [c for c in contenders if any(r.scenario == scenario.name and r.contender == c for r in runs)]
@@ -105,7 +112,9 @@ def _table(runs: Sequence[Run], scenarios: Sequence[Scenario], contenders: Mappi
             chosen = [r for r in every if r.ok]
             if not chosen:
                 cells = [scenario.name, name, f"{every[0].records:,}", f"0/{len(every)}"]
-                cells += ["failed"] + [""] * (len(TABLE_COLUMNS) - 6) + [every[0].error[:120].replace("|", "/")]
+                cells += (
+                    ["failed"] + [""] * (len(TABLE_COLUMNS) - 6) + [every[0].error[:120].replace("|", "/")]
+                )
                 lines.append("| " + " | ".join(cells) + " |")
                 continue
             http = contenders[name].needs_emulator
@@ -113,8 +122,10 @@ def _table(runs: Sequence[Run], scenarios: Sequence[Scenario], contenders: Mappi
             status = _median(chosen, lambda r: r.status_requests / r.jobs if r.jobs else 0.0)
             ratios = _ratios(runs, scenario.name, name)
             ratio_text = ""
-            if ratios and name != REFERENCE:
-                ratio_text = f"{statistics.median(ratios):.2f} (" + ", ".join(f"{x:.2f}" for x in ratios) + ")"
+            if ratios and name not in (REFERENCE, "split-merge"):
+                ratio_text = (
+                    f"{statistics.median(ratios):.2f} (" + ", ".join(f"{x:.2f}" for x in ratios) + ")"
+                )
             elif name == REFERENCE:
                 ratio_text = "1.00"
             cells = [
@@ -146,14 +157,22 @@ def targets(runs: Sequence[Run], sf_best: str) -> list[Target]:
 
     ours, theirs = wall("base", REFERENCE), wall("base", sf_best)
     if ours and theirs:
-        found.append(Target(f"base: asyncbulk >= 1.5x faster than {sf_best}", f"{theirs / ours:.2f}x", theirs / ours >= 1.5))
+        found.append(
+            Target(
+                f"base: asyncbulk >= 1.5x faster than {sf_best}",
+                f"{theirs / ours:.2f}x",
+                theirs / ours >= 1.5,
+            )
+        )
     else:
         found.append(Target("base: asyncbulk >= 1.5x faster than simple-salesforce's best", "not run", None))
 
     throttled = _ok(runs, "throttled", REFERENCE)
     if throttled and throttled[0].ideal_seconds:
         ratio = _median(throttled, lambda r: r.wall_seconds) / throttled[0].ideal_seconds
-        found.append(Target("throttled: asyncbulk wall within 10% of the ideal", f"{ratio - 1:+.1%}", ratio <= 1.10))
+        found.append(
+            Target("throttled: asyncbulk wall within 10% of the ideal", f"{ratio - 1:+.1%}", ratio <= 1.10)
+        )
         status = _median(throttled, lambda r: r.status_requests / r.jobs if r.jobs else 0.0)
         found.append(Target("throttled: < 5 status requests per job", f"{status:.2f}", status < 5))
     else:
@@ -243,7 +262,12 @@ def chart(runs: Sequence[Run], scenarios: Sequence[Scenario], path: Path) -> Pat
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     width = 0.8 / len(contenders)
     for panel, (title, key) in zip(
-        axes, (("Records per second", lambda r: r.records_per_second), ("Peak RSS of the client (MB)", lambda r: r.peak_rss_mb)), strict=True
+        axes,
+        (
+            ("Records per second", lambda r: r.records_per_second),
+            ("Peak RSS of the client (MB)", lambda r: r.peak_rss_mb),
+        ),
+        strict=True,
     ):
         for i, contender in enumerate(contenders):
             values = [_med(runs, s, contender, key) or 0.0 for s in names]

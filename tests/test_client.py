@@ -185,11 +185,25 @@ async def test_multipart_dropped_after_processing_is_ambiguous(
     assert done["numberRecordsProcessed"] == 4
 
 
-async def test_daily_limit_fails_fast(client: BulkClient, emulator: Emulator) -> None:
-    emulator.set_faults(FaultConfig(limit_exceeded=1.0))
-    with pytest.raises(RequestLimitError, match="TotalRequests"):
-        await client.job_info("750000000000000AAA")
-    assert emulator.stats()["requests"] == 1
+async def test_daily_limit_fails_fast_when_used_up() -> None:
+    async with (
+        Emulator(EmulatorConfig(api_request_limit=2)) as emu,
+        BulkClient(StaticToken(emu.instance_url, emu.access_token), retry=FAST) as bulk,
+    ):
+        await bulk.limits()
+        await bulk.limits()
+        with pytest.raises(RequestLimitError, match="TotalRequests"):
+            await bulk.limits()
+        assert bulk.requests_made == 3  # the refusal was not retried
+        assert bulk.api_usage is not None and bulk.api_usage[0] >= bulk.api_usage[1]
+
+
+async def test_limit_refusal_with_headroom_is_retried(client: BulkClient, emulator: Emulator) -> None:
+    # A refusal while the same response says calls are left: the rolling window is resetting.
+    emulator.set_faults(FaultConfig(seed=3, limit_exceeded=0.5))
+    for _ in range(5):
+        await client.limits()
+    assert client.requests_made > 5
 
 
 class PasswordAuth:

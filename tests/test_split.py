@@ -258,7 +258,7 @@ async def test_rows_to_csv_async(tmp_path: Path) -> None:
     dest = tmp_path / "rows.csv"
     layout = await rows_to_csv(agen(), dest, columns=COLUMNS, delimiter="PIPE", batch=2)
     assert layout.delimiter == b"|"
-    assert list(csv.reader(io.StringIO(dest.read_text(), newline=""), delimiter="|")) == EXPECTED
+    assert list(csv.reader(io.StringIO(dest.read_bytes().decode(), newline=""), delimiter="|")) == EXPECTED
     assert validate(dest, layout).records == 3
     with pytest.raises(TypeError, match="await rows_to_csv"):
         rows_to_csv_sync(agen(), dest)  # type: ignore[arg-type]

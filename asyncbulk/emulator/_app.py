@@ -226,6 +226,12 @@ async def _json_errors(
         )
     except web.HTTPNotFound:
         return error(404, "NOT_FOUND", "The requested resource does not exist")
+    except web.HTTPException:
+        raise
+    except Exception:
+        # An emulator bug still answers in Salesforce's shape (and is logged by aiohttp's logger).
+        request.app.logger.exception("error handling %s %s", request.method, request.path)
+        return error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
 
 
 async def _add_limit_header(request: web.Request, response: web.StreamResponse) -> None:

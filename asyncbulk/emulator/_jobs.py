@@ -347,6 +347,7 @@ class JobManager:
         self._queue: asyncio.Queue[tuple[Job, int]] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[None]] = set()
 
     # ----- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -360,10 +361,15 @@ class JobManager:
         self._workers = [asyncio.create_task(self._worker()) for _ in range(self.config.workers)]
 
     async def close(self) -> None:
-        """Stop the workers; jobs in flight stay persisted as they are and resume at the next start."""
+        """Stop the workers; queued batches stay persisted and resume at the next start.
+
+        Batches already running are finished and settled first: their rows are written to the store
+        by then, and running them again after a restart would load them twice.
+        """
         for task in [*self._workers, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._workers, *self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._running, return_exceptions=True)
         self._workers.clear()
         self._tasks.clear()
 
@@ -585,17 +591,23 @@ class JobManager:
     async def _worker(self) -> None:
         while True:
             job, index = await self._queue.get()
+            # Shielded: cancelling the worker at shutdown must not abandon a batch halfway.
+            task = asyncio.create_task(self._guarded_batch(job, index))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
             try:
-                await self._run_batch(job, index)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a data-layer bug must not kill the worker: fail the job instead
-                if job.state not in TERMINAL_STATES:
-                    job.state = "Failed"
-                    job.error_message = f"InternalServerError : {type(exc).__name__}: {exc}"
-                await self._settle(job, index, None)
+                await asyncio.shield(task)
             finally:
                 self._queue.task_done()
+
+    async def _guarded_batch(self, job: Job, index: int) -> None:
+        try:
+            await self._run_batch(job, index)
+        except Exception as exc:  # a data-layer bug must not kill the worker: fail the job instead
+            if job.state not in TERMINAL_STATES:
+                job.state = "Failed"
+                job.error_message = f"InternalServerError : {type(exc).__name__}: {exc}"
+            await self._settle(job, index, None)
 
     async def _run_batch(self, job: Job, index: int) -> None:
         rows = self._batch_rows(job, index)

@@ -86,6 +86,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
 async def serve(config: EmulatorConfig) -> None:
     """Run until SIGINT or SIGTERM; jobs in flight are saved and resume at the next start (``--db``)."""
+    # Batches run in worker threads that hold the GIL for long stretches (SQLite, CSV); a short switch
+    # interval lets the event loop thread in often enough to answer job-status requests in a few ms.
+    sys.setswitchinterval(0.0005)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

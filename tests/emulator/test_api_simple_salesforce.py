@@ -16,10 +16,14 @@ from asyncbulk.emulator import EmulatorConfig, EmulatorThread
 
 @pytest.fixture(scope="module")
 def sf() -> Iterator[Salesforce]:
-    with EmulatorThread(EmulatorConfig(tls=True, workers=2)) as emu:
-        session = requests.Session()
+    with EmulatorThread(EmulatorConfig(tls=True, workers=2)) as emu, pytest.MonkeyPatch.context() as mp:
         assert emu.ca_file is not None
-        session.verify = emu.ca_file  # trust the emulator's self-signed certificate
+        # Trust the emulator's self-signed certificate. requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+        # override session.verify, so point those at it as well.
+        mp.setenv("REQUESTS_CA_BUNDLE", emu.ca_file)
+        mp.setenv("CURL_CA_BUNDLE", emu.ca_file)
+        session = requests.Session()
+        session.verify = emu.ca_file
         yield Salesforce(
             instance_url=emu.instance_url, session_id=emu.access_token, session=session, version="66.0"
         )
