@@ -25,7 +25,7 @@ import orjson
 from ._auth import Auth, auth_from_options
 from ._client import BulkClient
 from ._config import ChunkConfig, ColumnDelimiter, LineEnding, Operation, PollConfig
-from ._exceptions import AsyncBulkError, NotFoundError
+from ._exceptions import AsyncBulkError, InputError, NotFoundError, ResumeError
 from ._types import LoadResult
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "main"]
@@ -380,13 +380,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(handler(args))
     except KeyboardInterrupt:
-        _error("interrupted", secrets)
+        # The load has already aborted its queued jobs and written summary.json on the way out.
         out_dir = getattr(args, "resolved_out", None)
-        if out_dir is not None:
-            print(f"asyncbulk: continue it with: asyncbulk resume {out_dir}", file=sys.stderr)
+        hint = f"; continue with: asyncbulk resume {out_dir}" if out_dir is not None else ""
+        print(f"asyncbulk: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (_CommandError, ValueError, AsyncBulkError, OSError) as exc:
         _error(_message(exc), secrets)
+        out_dir = getattr(args, "resolved_out", None)
+        if (
+            isinstance(exc, AsyncBulkError)
+            and not isinstance(exc, InputError | ResumeError)
+            and out_dir is not None
+            and (out_dir / "journal.jsonl").exists()
+        ):
+            # Jobs may have run before the error: say where their results are and how to go on.
+            print(
+                f"asyncbulk: results so far in {out_dir}; continue with: asyncbulk resume {out_dir}",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
 
 

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import IO, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import aiofiles
@@ -118,19 +118,53 @@ class FileRange:
         """Bytes this range sends, prefix included."""
         return len(self.prefix) + self.end - self.start
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Yield the prefix, then the range in chunks of at most ``chunk_size`` bytes."""
-        if self.prefix:
-            yield self.prefix
-        async with aiofiles.open(self.path, "rb") as file:
-            await file.seek(self.start)
-            left = self.end - self.start
-            while left > 0:
-                chunk = await file.read(min(self.chunk_size, left))
-                if not chunk:
-                    raise OSError(f"{self.path}: file ended {left} bytes before the range did")
-                left -= len(chunk)
-                yield chunk
+    def chunks(self) -> _RangeStream:
+        """The prefix, then the range in chunks of at most ``chunk_size`` bytes (a fresh stream)."""
+        return _RangeStream(self)
+
+
+class _RangeStream:
+    """Streams a :class:`FileRange`; closing it is safe at any moment.
+
+    An async generator would do, but aiohttp may still be iterating it (in its writer task) when
+    a dropped connection makes the request fail, and ``aclose()`` on a running generator raises.
+    This stream just closes its file; a read already under way then ends the writer with an error
+    nobody waits for.
+    """
+
+    def __init__(self, source: FileRange) -> None:
+        self._source = source
+        self._left = source.end - source.start
+        self._prefix: bytes | None = source.prefix or None
+        self._file: IO[bytes] | None = None
+        self._closed = False
+
+    def __aiter__(self) -> _RangeStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._prefix is not None:
+            prefix, self._prefix = self._prefix, None
+            return prefix
+        if self._closed or self._left <= 0:
+            await self.aclose()
+            raise StopAsyncIteration
+        if self._file is None:
+            self._file = await anyio.to_thread.run_sync(open, self._source.path, "rb")
+            await anyio.to_thread.run_sync(self._file.seek, self._source.start)
+        chunk = await anyio.to_thread.run_sync(self._file.read, min(self._source.chunk_size, self._left))
+        if not chunk:
+            await self.aclose()
+            raise OSError(f"{self._source.path}: file ended {self._left} bytes before the range did")
+        self._left -= len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        """Stop streaming and close the file (idempotent)."""
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 #: What :meth:`BulkClient.upload` sends. A bare async iterable can be read once only, so its

@@ -52,7 +52,15 @@ from ._exceptions import (
 from ._journal import Journal, file_identity
 from ._poll import TERMINAL_STATES, Poller
 from ._progress import ProgressCallback, ProgressTracker
-from ._results import MergeCounts, Normalizer, ResultMerger, RetryRow, RowIndex, parse_chunk
+from ._results import (
+    MergeCounts,
+    Normalizer,
+    ResultMerger,
+    RetryRow,
+    RowIndex,
+    iter_range_rows,
+    parse_chunk,
+)
 from ._types import JobReport, LoadResult
 
 __all__ = ["Connection", "load"]
@@ -283,6 +291,7 @@ class _Load:
         self.merge_lock = anyio.Lock()
         self.adopt_lock = anyio.Lock()
         self.jobs: list[_Job] = []
+        self._by_id: dict[str, _Job] = {}
         #: Failed rows held back for a retry round, by the round whose jobs they failed in.
         self.held: dict[int, list[RetryRow]] = {}
         #: What the journal of an interrupted run says, by (round, chunk) and by round.
@@ -513,6 +522,7 @@ class _Load:
                 await self._submit(job)
             if job.job_id is None:
                 return
+            self._by_id[job.job_id] = job
             watch = self.poller.watch(job.job_id, job.chunk.records)
             job.info = await self.poller.wait(watch)
             job.state = str(job.info.get("state"))
@@ -526,6 +536,7 @@ class _Load:
                 await self._submit(job)
                 if job.job_id is None:
                     return
+                self._by_id[job.job_id] = job
                 job.info = await self.poller.wait(self.poller.watch(job.job_id, job.chunk.records))
                 job.state = str(job.info.get("state"))
             job.finished = time.monotonic()
@@ -735,7 +746,7 @@ class _Load:
     async def _on_job_update(self, job_id: str, info: dict[str, Any], previous: str) -> None:
         _crash_point("polled")
         state = str(info.get("state"))
-        job = next((j for j in self.jobs if j.job_id == job_id), None)
+        job = self._by_id.get(job_id)
         if job is None:
             return
         processed = int(info.get("numberRecordsProcessed") or 0)
@@ -778,7 +789,6 @@ class _Load:
             dest = job_dir / f"{kind}.csv"
             await self.client.download_results(job.job_id, kind, dest)
             paths[kind] = dest
-        data = await self._read(job)
         numbers = job.source.record_numbers(job.chunk)
         delimiter = job.source.layout.delimiter.decode()
         last_round = job.source.round >= self.options.retry.record_rounds
@@ -792,8 +802,7 @@ class _Load:
         def merge() -> MergeCounts:
             assert self.merger is not None and self.normalizer is not None
             index = RowIndex(self.normalizer)
-            rows = parse_chunk(data, delimiter)
-            next(rows)  # the header
+            rows = iter_range_rows(job.source.path, job.chunk.start, job.chunk.size, delimiter)
             for number, row in zip(numbers, rows, strict=False):
                 index.add(row, number)
             held: list[RetryRow] = []

@@ -344,3 +344,34 @@ def parse_chunk(data: bytes, delimiter: str) -> Iterator[list[str]]:
     """The records of an uploaded chunk (header first), parsed as Salesforce parses them."""
     text = data.decode("utf-8")
     yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+class _RangeReader(io.RawIOBase):
+    """Bytes ``start`` to ``start + size`` of a binary file, as a stream of their own."""
+
+    def __init__(self, handle: IO[bytes], start: int, size: int) -> None:
+        handle.seek(start)
+        self._handle = handle
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        count = self._handle.readinto(view)  # type: ignore[attr-defined]
+        self._left -= count or 0
+        return int(count or 0)
+
+
+def iter_range_rows(path: Path, start: int, size: int, delimiter: str) -> Iterator[list[str]]:
+    """Parse the records in bytes ``start`` to ``start + size`` of ``path``, streaming.
+
+    Only a buffer's worth of the range is in memory at a time, however large the chunk.
+    """
+    with path.open("rb") as handle:
+        raw = _RangeReader(handle, start, size)
+        text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding="utf-8", newline="")
+        yield from csv.reader(text, delimiter=delimiter, strict=True)

@@ -222,8 +222,10 @@ def check_record(
             if j - pos > FIELD_MAX_CHARS:
                 chars = _chars(data[pos:j])
                 if chars > FIELD_MAX_CHARS:
+                    # Without the field's end in view, only a lower bound is known.
+                    count = f"at least {chars}" if m is None and not final else str(chars)
                     raise fail(
-                        f"field {fields} has {chars} characters; Salesforce allows at most {FIELD_MAX_CHARS}"
+                        f"field {fields} has {count} characters; Salesforce allows at most {FIELD_MAX_CHARS}"
                     )
             if m is None:
                 if not final:
@@ -488,6 +490,9 @@ class Scanner:
         )
 
     def _utf8_error(self, data: bytes) -> tuple[int, str] | None:
+        if data.isascii():  # several times faster than decoding, and common
+            self.chars += len(data)
+            return None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -273,7 +273,7 @@ def chart(runs: Sequence[Run], scenarios: Sequence[Scenario], path: Path) -> Pat
             values = [_med(runs, s, contender, key) or 0.0 for s in names]
             xs = [x + i * width - 0.4 + width / 2 for x in range(len(names))]
             panel.bar(xs, values, width, label=contender)
-        panel.set_xticks(range(len(names)), names)
+        panel.set_xticks(range(len(names)), [f"{n}\n{_records(runs, n):,} rec" for n in names])
         panel.set_title(title)
         panel.grid(axis="y", alpha=0.3)
     axes[0].legend()
@@ -281,6 +281,10 @@ def chart(runs: Sequence[Run], scenarios: Sequence[Scenario], path: Path) -> Pat
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _records(runs: Sequence[Run], scenario: str) -> int:
+    return next((r.records for r in runs if r.scenario == scenario), 0)
 
 
 def _order(name: str) -> tuple[int, str]:

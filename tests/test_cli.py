@@ -10,6 +10,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import orjson
 import pytest
 from _data import contact_rows, read_result, write_csv
 
-from asyncbulk._cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asyncbulk._cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asyncbulk.emulator import EmulatorConfig, EmulatorThread
 
 FAST = ["--poll-interval", "0.05", "--no-progress"]
@@ -477,3 +478,41 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert missing.returncode == EXIT_ERROR
     assert missing.stderr == f"asyncbulk: error: {tmp_path / 'none.csv'}: no such file\n"
+
+
+def test_ctrl_c_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C stops a load with exit code 130 and the resume hint; `resume` then finishes it."""
+    import signal
+
+    src = write_csv(tmp_path / "contacts.csv", contact_rows(60))
+    out = tmp_path / "out"
+    with EmulatorThread(EmulatorConfig(workers=1, records_per_second=40)) as slow:
+        argv = ["load", "insert", "Contact", str(src), "--out", str(out), "--chunk-records", "20"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "asyncbulk", *argv, "--poll-interval", "0.05", *auth(slow)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # A shell's background job ignores SIGINT; a terminal's Ctrl-C does not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("validated:"):
+                break
+        time.sleep(0.4)  # jobs created, not all processed
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=30) == EXIT_INTERRUPTED
+        assert rest.rstrip().endswith(
+            f"asyncbulk: interrupted; continue with: asyncbulk resume {out.resolve()}"
+        )
+        assert "Traceback" not in rest
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["cancelled"] is True
+
+        code, stdout, stderr = run(capsys, "resume", str(out), "--json", *FAST, *auth(slow))
+        assert code == EXIT_OK, stderr
+        assert json.loads(stdout)["succeeded"] == 60
+        records = sorted(int(r["asyncbulk__record"]) for r in csv_rows(out / "success.csv"))
+        assert records == list(range(1, 61))

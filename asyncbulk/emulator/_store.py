@@ -53,13 +53,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from . import _values as V
 from ._ids import POD, IdGenerator, counter_of, is_valid_id, to_18
 from ._schema import ADMIN_USERNAME, CURRENT_USER, SEED_USERS, TEXT_TYPES, FieldDef, ObjectDef, Schema
 
-__all__ = ["OPERATIONS", "QueryError", "RowResult", "Store"]
+__all__ = ["OPERATIONS", "BatchResults", "QueryError", "RowResult", "Store"]
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 _CHUNK = 500  # ids or keys per "IN (...)" lookup, under SQLite's parameter limit
@@ -86,6 +86,73 @@ class RowResult(NamedTuple):
     created: bool
     error: str
     values: list[str]
+
+
+class BatchResults(Sequence[RowResult]):
+    """The outcome of a batch: a read-only sequence of :class:`RowResult`, one per row, in order.
+
+    Kept column-wise (ids, errors, value columns) and built into ``RowResult`` objects only when
+    indexed: a million-row load would otherwise create a million tuples and lists that nobody
+    reads, as the HTTP layer renders result files straight from the columns.
+    """
+
+    __slots__ = ("created", "errors", "ids", "n", "raw", "values")
+
+    def __init__(
+        self,
+        n: int,
+        ids: Sequence[str],
+        created: Sequence[bool],
+        errors: dict[int, str],
+        values: Sequence[Sequence[str]],
+        raw: Sequence[Sequence[str]],
+    ) -> None:
+        self.n = n
+        #: ``sf_id`` of every row (successes and failures), "" where there is none.
+        self.ids = ids
+        #: ``created`` of every successful row (ignored for failures).
+        self.created = created
+        #: Row index -> ``sf__Error`` text, for the failed rows only.
+        self.errors = errors
+        #: Columns in header order: successful rows' re-rendered values.
+        self.values = values
+        #: Columns in header order: the values as uploaded (what failed rows echo).
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, index: int) -> RowResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RowResult]: ...
+
+    def __getitem__(self, index: int | slice) -> RowResult | list[RowResult]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.n))]
+        i = index + self.n if index < 0 else index
+        if not 0 <= i < self.n:
+            raise IndexError("result index out of range")
+        err = self.errors.get(i)
+        if err is None:
+            return RowResult(True, self.ids[i], self.created[i], "", [c[i] for c in self.values])
+        return RowResult(False, self.ids[i], False, err, [c[i] for c in self.raw])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"BatchResults({list(self)!r})"
+
+    @property
+    def failed(self) -> int:
+        """How many rows failed."""
+        return len(self.errors)
 
 
 _UNWRITABLE = (
@@ -139,7 +206,7 @@ class _Plan:
     key_col: int | None
 
 
-def _parse_column(fdef: FieldDef, values: list[str], col: int) -> V.ColumnResult:
+def _parse_column(fdef: FieldDef, values: Sequence[str], col: int) -> V.ColumnResult:
     t = fdef.type
     if t == "email":
         return V.parse_email(values, col, fdef.name, fdef.label, fdef.length)
@@ -365,8 +432,36 @@ class Store:
         header: list[str],
         rows: list[list[str]],
         lock_fail: Callable[[int], bool] | None = None,
-    ) -> list[RowResult]:
+    ) -> BatchResults:
         """Apply one batch; one :class:`RowResult` per row, in order. One transaction per batch.
+
+        :raises ValueError: if the header is not usable (see :meth:`check_header`).
+        """
+        width = len(header)
+        if set(map(len, rows)) - {width}:
+            rows = [(list(r) + [""] * width)[:width] for r in rows]
+        columns: list[tuple[str, ...]] = list(zip(*rows, strict=True)) if rows else []
+        if not columns:
+            columns = [() for _ in header]
+        return self.process_columns(
+            object_name, operation, external_id_field, header, columns, len(rows), lock_fail
+        )
+
+    def process_columns(
+        self,
+        object_name: str,
+        operation: str,
+        external_id_field: str | None,
+        header: Sequence[str],
+        columns: Sequence[Sequence[str]],
+        count: int,
+        lock_fail: Callable[[int], bool] | None = None,
+    ) -> BatchResults:
+        """:meth:`process_batch` for a batch given column-wise: ``columns[j][i]`` is row i's cell j.
+
+        ``count`` is the number of rows (each column's length). The HTTP layer keeps uploads in
+        this form: tuples of strings are not tracked by the garbage collector, whose full passes
+        over a million row lists would stall the event loop for a few hundred milliseconds.
 
         :raises ValueError: if the header is not usable (see :meth:`check_header`).
         """
@@ -374,13 +469,10 @@ class Store:
             plan = self._plan(object_name, operation, external_id_field, tuple(header))
         except _HeaderError as exc:
             raise ValueError(str(exc)) from None
-        width = len(header)
-        if any(len(r) != width for r in rows):
-            rows = [(list(r) + [""] * width)[:width] for r in rows]
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                results = _Batch(self, plan, rows, lock_fail).run()
+                results = _Batch(self, plan, columns, count, lock_fail).run()
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -567,19 +659,22 @@ class _Batch:
     """One batch being applied (the caller holds the store lock and the transaction)."""
 
     def __init__(
-        self, store: Store, plan: _Plan, rows: list[list[str]], lock_fail: Callable[[int], bool] | None
+        self,
+        store: Store,
+        plan: _Plan,
+        columns: Sequence[Sequence[str]],
+        count: int,
+        lock_fail: Callable[[int], bool] | None,
     ) -> None:
         self.store = store
         self.conn = store._conn
         self.plan = plan
         self.obj = plan.obj
-        self.rows = rows
-        self.n = len(rows)
+        self.n = count
         self.lock_fail = lock_fail
         self.errors: dict[int, str] = {}
-        self.raw: list[list[str]] = (
-            [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in plan.cols]
-        )
+        #: The batch's cells column by column, in header order.
+        self.raw: Sequence[Sequence[str]] = columns
         self.ids: list[str | None] = [None] * self.n
         self.creating: list[bool] = [plan.operation == "insert"] * self.n
 
@@ -588,10 +683,10 @@ class _Batch:
             self.errors.setdefault(i, err)
 
     # ---------------------------------------------------------------- driver
-    def run(self) -> list[RowResult]:
+    def run(self) -> BatchResults:
         op = self.plan.operation
         if not self.n:
-            return []
+            return BatchResults(0, [], [], {}, self.raw, self.raw)
         if op in ("delete", "hardDelete"):
             return self._delete(op == "hardDelete")
         if op == "update":
@@ -663,10 +758,10 @@ class _Batch:
                 self.errors.setdefault(i, err)
 
     # ---------------------------------------------------------------- values
-    def _parse(self) -> tuple[dict[str, list[object]], dict[str, list[str]]]:
+    def _parse(self) -> tuple[dict[str, list[object]], dict[str, Sequence[str]]]:
         """Parse field and relationship columns -> (field -> values, field -> raw cells)."""
         values: dict[str, list[object]] = {}
-        present: dict[str, list[str]] = {}
+        present: dict[str, Sequence[str]] = {}
         for c in self.plan.cols:
             fdef = c.fdef
             if c.kind == "field" and fdef is not None:
@@ -734,7 +829,7 @@ class _Batch:
                     self.errors.setdefault(i, err)
         return out
 
-    def _resolve_relationship(self, c: _Col, raw: list[str]) -> list[object]:
+    def _resolve_relationship(self, c: _Col, raw: Sequence[str]) -> list[object]:
         parent, pfield = c.parent, c.parent_field
         assert parent is not None and pfield is not None
         keys: list[object] = []
@@ -842,13 +937,18 @@ class _Batch:
                 "INVALID_FIELD_FOR_INSERT_UPDATE", _UNWRITABLE.format(", ".join(names)), names
             )
 
-    def _check_required(self, values: dict[str, list[object]], present: dict[str, list[str]]) -> None:
+    def _check_required(self, values: dict[str, list[object]], present: dict[str, Sequence[str]]) -> None:
         missing: dict[int, list[str]] = {}
         for fdef in self.obj.fields.values():
             if not (fdef.createable and not fdef.nillable):
                 continue
             name = fdef.name.lower()
             vals = values.get(name)
+            # Fast paths (C-level scans): a full column, or no column and nothing to create or a default.
+            if vals is not None and None not in vals:
+                continue
+            if vals is None and (fdef.default is not None or True not in self.creating):
+                continue
             for i in range(self.n):
                 if self.creating[i]:
                     if fdef.default is None and (vals is None or vals[i] is None):
@@ -864,7 +964,7 @@ class _Batch:
                 ),
             )
 
-    def _check_unique(self, values: dict[str, list[object]], present: dict[str, list[str]]) -> None:
+    def _check_unique(self, values: dict[str, list[object]], present: dict[str, Sequence[str]]) -> None:
         key = self.plan.key
         for fdef in self.obj.fields.values():
             name = fdef.name.lower()
@@ -902,7 +1002,7 @@ class _Batch:
                         )
 
     # ---------------------------------------------------------------- writes
-    def _write(self, values: dict[str, list[object]], present: dict[str, list[str]]) -> None:
+    def _write(self, values: dict[str, list[object]], present: dict[str, Sequence[str]]) -> None:
         errors = self.errors
         create = [i for i in range(self.n) if self.creating[i] and i not in errors]
         update = [i for i in range(self.n) if not self.creating[i] and i not in errors]
@@ -978,7 +1078,7 @@ class _Batch:
             return 0  # checkboxes are never null: "#N/A" unchecks
         return value
 
-    def _delete(self, hard: bool) -> list[RowResult]:
+    def _delete(self, hard: bool) -> BatchResults:
         self._resolve_ids(self.plan.id_col, "hardDelete" if hard else "delete")
         if self.lock_fail is not None:
             for i in range(self.n):
@@ -997,25 +1097,23 @@ class _Batch:
                 "WHERE id = ?",
                 [(now, now, r[0]) for r in ok],
             )
-        out = []
-        for i, row in enumerate(self.rows):
-            err = self.errors.get(i)
-            if err is None:
-                out.append(RowResult(True, self.ids[i] or "", False, "", list(row)))
-            else:
-                out.append(RowResult(False, self.ids[i] or "", False, err, list(row)))
-        return out
+        ids = [sid or "" for sid in self.ids]
+        return BatchResults(self.n, ids, [False] * self.n, self.errors, self.raw, self.raw)
 
     # ---------------------------------------------------------------- results
-    def _results(self, values: dict[str, list[object]]) -> list[RowResult]:
-        rendered: list[list[str]] = []
+    def _results(self, values: dict[str, list[object]]) -> BatchResults:
+        rendered: list[Sequence[str]] = []
         for c in self.plan.cols:
             raw = self.raw[c.index]
             fdef = c.fdef
-            if (
+            if c.kind == "field" and fdef is not None and fdef.type in ("date", "datetime"):
+                # stored as their canonical text already
+                vals = values[fdef.name.lower()]
+                rendered.append([r if v is None else v for r, v in zip(raw, vals, strict=True)])  # type: ignore[misc]
+            elif (
                 c.kind == "field"
                 and fdef is not None
-                and fdef.type in ("int", "double", "currency", "percent", "boolean", "date", "datetime")
+                and fdef.type in ("int", "double", "currency", "percent", "boolean")
             ):
                 vals = values[fdef.name.lower()]
                 rendered.append(
@@ -1023,18 +1121,16 @@ class _Batch:
                 )
             else:
                 rendered.append(raw)
-        ok_rows = zip(*rendered, strict=True)
         errors = self.errors
         creating = self.creating
         ids = self.ids
-        out: list[RowResult] = []
-        append = out.append
-        for i, ok_row in enumerate(ok_rows):
-            err = errors.get(i)
-            if err is None:
-                append(RowResult(True, ids[i] or "", creating[i], "", list(ok_row)))
-            else:
-                append(
-                    RowResult(False, "" if creating[i] else (ids[i] or ""), False, err, list(self.rows[i]))
-                )
-        return out
+        sf_ids: list[str]
+        if not errors and None not in ids:
+            sf_ids = ids  # type: ignore[assignment]  # no None left
+        else:
+            # a failed row that would have created a record has no id
+            sf_ids = [
+                ("" if creating[i] else (sid or "")) if i in errors else (sid or "")
+                for i, sid in enumerate(ids)
+            ]
+        return BatchResults(self.n, sf_ids, creating, errors, rendered, self.raw)
