@@ -24,14 +24,22 @@ JOURNAL_NAME = "journal.jsonl"
 _HEAD_BYTES = 1 << 20
 
 
-def file_identity(path: Path) -> dict[str, Any]:
-    """Size, modification time and a hash of the head of ``path``."""
+def file_identity(path: Path, *, whole: bool = False) -> dict[str, Any]:
+    """Size, modification time and a hash of the head of ``path``.
+
+    With ``whole``, a hash of the whole content and no time: for a file asyncbulk writes itself
+    (rows serialised from an iterable), whose time changes on every run but whose content must not.
+    """
     stat = path.stat()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
+        if whole:
+            while block := handle.read(_HEAD_BYTES):
+                digest.update(block)
+            return {"rows_size": stat.st_size, "rows_sha256": digest.hexdigest()}
         digest.update(handle.read(_HEAD_BYTES))
     return {
-        "path": str(path),
+        "path": str(path.resolve()),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "head_sha256": digest.hexdigest(),

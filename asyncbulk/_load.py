@@ -135,6 +135,11 @@ class _Job:
     started: float = 0.0
     finished: float = 0.0
     merged: bool = False
+    #: Which progress counter the job is counted in: "", "queued", "in_progress" or "done".
+    bucket: str = ""
+    #: Its records were counted as read (and uploaded) already.
+    counted_read: bool = False
+    counted_uploaded: bool = False
 
 
 class Connection:
@@ -403,7 +408,10 @@ class _Load:
                     path=where,
                     line=1,
                 )
-        if opts.operation in (Operation.DELETE, Operation.HARD_DELETE) and "id" not in columns:
+        if (
+            opts.operation in (Operation.UPDATE, Operation.DELETE, Operation.HARD_DELETE)
+            and "id" not in columns
+        ):
             raise InputError(
                 f"{opts.operation.value} needs an 'Id' column; "
                 f"the header has {', '.join(main.layout.columns)}",
@@ -432,7 +440,12 @@ class _Load:
 
     async def _open_journal(self, main: _Input, plan: list[_split.Chunk]) -> None:
         """Start the journal; or, resuming, check it against the input and options and read it."""
-        identity = await anyio.to_thread.run_sync(file_identity, main.path)
+        # The user's own file identifies the input, not a transcoded copy (rewritten on every run);
+        # rows from an iterable are identified by the whole serialised content.
+        if isinstance(self.source, str | os.PathLike):
+            identity = await anyio.to_thread.run_sync(file_identity, Path(self.source))
+        else:
+            identity = await anyio.to_thread.run_sync(functools.partial(file_identity, main.path, whole=True))
         options = self.options.journal_view()
         header = {"input": identity, "options": options, "chunks": len(plan)}
         assert self.merger is not None
@@ -505,7 +518,15 @@ class _Load:
                     job.submit = previous.get("mode", "")
                     job.merged = True
                     job.counts = MergeCounts(**previous.get("counts", {}))
-                    self.progress.update(jobs_done=1, records_merged=job.counts.total)
+                    processed = job.counts.succeeded + job.counts.failed
+                    self.progress.update(
+                        jobs_created=1,
+                        records_merged=job.counts.total,
+                        records_processed=processed if source.round == 0 else 0,
+                        records_failed=job.counts.failed if source.round == 0 else 0,
+                    )
+                    self._count_uploaded(job)
+                    self._move(job, "done")
                     continue
                 # Acquire here, not in the task: the reader reads ahead only as far as the bound.
                 await self.limiter.acquire_on_behalf_of(job)
@@ -551,11 +572,13 @@ class _Load:
         job.submit = previous.get("mode", "")
         job.job_id = previous.get("job_id")
         if job.job_id is not None:
-            self.progress.update(jobs_created=1, records_read=job.chunk.records)
+            self.progress.update(jobs_created=1)
+            self._count_read(job)
             if job.submit == "create-upload-close" and "uploaded" not in seen:
                 await self._finish_submit(job)
             else:
-                self.progress.update(jobs_queued=1, records_uploaded=job.chunk.records)
+                self._count_uploaded(job)
+                self._move(job, "queued")
             return
         if "undetermined" in seen:
             job.state = "Undetermined"
@@ -609,7 +632,7 @@ class _Load:
         )
 
     async def _submit(self, job: _Job) -> None:
-        self.progress.update(records_read=job.chunk.records)
+        self._count_read(job)
         await self.progress.emit("chunk_read", chunk=job.chunk.index)
         limit = self.options.chunks.multipart_max_chars
         spec = self._job_spec(job)
@@ -653,14 +676,17 @@ class _Load:
         await self.client.close_job(job.job_id)
         job.state = "UploadComplete"
         await self._log("uploaded", job)
-        self.progress.update(jobs_queued=1, records_uploaded=job.chunk.records)
+        self._count_uploaded(job)
+        self._move(job, "queued")
         await self.progress.emit("job_uploaded", chunk=job.chunk.index, job_id=job.job_id)
 
     async def _created_multipart(self, job: _Job, info: dict[str, Any]) -> None:
         job.job_id = str(info["id"])
         job.state = str(info.get("state", "UploadComplete"))
         await self._log("created", job, mode="multipart", uploaded=True)
-        self.progress.update(jobs_created=1, jobs_queued=1, records_uploaded=job.chunk.records)
+        self.progress.update(jobs_created=1)
+        self._count_uploaded(job)
+        self._move(job, "queued")
         await self.progress.emit("job_created", chunk=job.chunk.index, job_id=job.job_id)
         await self.progress.emit("job_uploaded", chunk=job.chunk.index, job_id=job.job_id)
 
@@ -743,6 +769,26 @@ class _Load:
                 matching.append(candidate)
         return matching
 
+    def _count_read(self, job: _Job) -> None:
+        if not job.counted_read and job.source.round == 0:
+            job.counted_read = True
+            self.progress.update(records_read=job.chunk.records)
+
+    def _count_uploaded(self, job: _Job) -> None:
+        self._count_read(job)
+        if not job.counted_uploaded and job.source.round == 0:
+            job.counted_uploaded = True
+            self.progress.update(records_uploaded=job.chunk.records)
+
+    def _move(self, job: _Job, bucket: str) -> None:
+        """Count ``job`` in the jobs_queued / jobs_in_progress / jobs_done counter ``bucket``."""
+        if bucket == job.bucket:
+            return
+        if job.bucket:
+            self.progress.update(**{f"jobs_{job.bucket}": -1})
+        self.progress.update(**{f"jobs_{bucket}": 1})
+        job.bucket = bucket
+
     async def _on_job_update(self, job_id: str, info: dict[str, Any], previous: str) -> None:
         _crash_point("polled")
         state = str(info.get("state"))
@@ -754,20 +800,19 @@ class _Load:
         old_processed = int(job.info.get("numberRecordsProcessed") or 0)
         old_failed = int(job.info.get("numberRecordsFailed") or 0)
         job.info = info
-        if processed != old_processed or failed != old_failed:
+        # Counts of retry rounds are not added: their records were counted in the first pass.
+        if (processed != old_processed or failed != old_failed) and job.source.round == 0:
             self.progress.update(
                 records_processed=processed - old_processed, records_failed=failed - old_failed
             )
             await self.progress.emit("job_progress", job_id=job_id)
+        if state in TERMINAL_STATES:
+            self._move(job, "done")
+        elif state == "InProgress":
+            self._move(job, "in_progress")
+        elif state == "UploadComplete":
+            self._move(job, "queued")
         if state != previous:
-            if previous in ("UploadComplete", "Reattached", "") and state != "UploadComplete":
-                self.progress.update(jobs_queued=-1 if previous == "UploadComplete" else 0)
-            if state == "InProgress":
-                self.progress.update(jobs_in_progress=1)
-            if previous == "InProgress":
-                self.progress.update(jobs_in_progress=-1)
-            if state in TERMINAL_STATES:
-                self.progress.update(jobs_done=1)
             job.state = state
             await self.progress.emit(
                 "job_state", job_id=job_id, state=state, message=info.get("errorMessage")

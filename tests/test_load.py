@@ -186,6 +186,8 @@ async def test_operation_checks_before_any_job(emulator: Emulator, tmp_path: Pat
         await run_load(emulator, src, tmp_path / "o", operation="upsert", external_id_field="External_Id__c")
     with pytest.raises(asyncbulk.InputError, match="needs an 'Id' column"):
         await run_load(emulator, src, tmp_path / "o", operation="delete")
+    with pytest.raises(asyncbulk.InputError, match="update needs an 'Id' column"):
+        await run_load(emulator, src, tmp_path / "o", operation="update")
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(asyncbulk.InputError, match="empty"):

@@ -214,8 +214,30 @@ async def test_resume_refuses_changed_input_or_options(emulator: Emulator, tmp_p
         "poll": FAST_POLL,
     }
     await asyncbulk.load(src, **common)
-    with pytest.raises(asyncbulk.ResumeError, match="options changed.*max_records"):
+    with pytest.raises(asyncbulk.ResumeError, match=r"options changed.*max_records"):
         await asyncbulk.load(src, chunks=ChunkConfig(max_records=10), resume=True, **common)
     write_csv(src, contact_rows(51))
     with pytest.raises(asyncbulk.ResumeError, match="input file changed"):
         await asyncbulk.load(src, resume=True, **common)
+
+
+async def test_resume_of_a_finished_transcoded_load_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    # The journal names the user's file, not the UTF-8 copy made on each run.
+    rows = [[v.encode("latin-1", "replace").decode("latin-1") for v in r] for r in contact_rows(120, seed=8)]
+    src = write_csv(tmp_path / "latin1.csv", rows, encoding="latin-1")
+    common: dict[str, Any] = {
+        "object": "Contact",
+        "operation": "insert",
+        "instance_url": emulator.instance_url,
+        "access_token": emulator.access_token,
+        "out_dir": tmp_path / "out",
+        "poll": FAST_POLL,
+        "encoding": "latin-1",
+        "chunks": ChunkConfig(max_records=50),
+    }
+    first = await asyncbulk.load(src, **common)
+    jobs_before = emulator.stats()["jobs_created"]
+    again = await asyncbulk.load(src, resume=True, **common)
+    assert emulator.stats()["jobs_created"] == jobs_before
+    assert (again.succeeded, again.records) == (first.succeeded, 120) == (120, 120)
+    assert len(read_result(again.success_file)) == 120
