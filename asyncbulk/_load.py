@@ -337,11 +337,16 @@ class _Load:
                 await self._retry_rounds(main)
                 self.poller.close()
         except BaseException as exc:
-            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            error = _first_error(exc)
+            cancelled = isinstance(error, anyio.get_cancelled_exc_class())
             with anyio.CancelScope(shield=True):
                 await self._cleanup(cancelled=cancelled)
-                await self._finish(cancelled=cancelled, error=exc)
-            raise
+                await self._finish(cancelled=cancelled, error=error)
+            if error is exc:
+                raise
+            # One clear error, not an exception group: the first failure stopped the load; the
+            # others it caused are cancellations or repeats of it.
+            raise error from None
         return await self._finish(cancelled=False, error=None)
 
     # -- input ---------------------------------------------------------------------------------------
@@ -1020,6 +1025,18 @@ def _write_retry_file(
         handle.flush()
         os.fsync(handle.fileno())
     return _plan_retry_file(path, layout, chunks)
+
+
+def _first_error(exc: BaseException) -> BaseException:
+    """The first real failure inside (nested) exception groups, else ``exc`` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        cancelled = anyio.get_cancelled_exc_class()
+        leaves = [_first_error(e) for e in exc.exceptions]
+        for leaf in leaves:
+            if not isinstance(leaf, cancelled):
+                return leaf
+        return leaves[0] if leaves else exc
+    return exc
 
 
 def _sample_rows(path: Path, delimiter: str, skip: int, limit: int) -> list[list[str]]:
