@@ -28,7 +28,7 @@ async def test_jwt_bearer_load_survives_token_expiry(tmp_path: Path) -> None:
     )
     oauth = OAuthConfig(jwt_public_key_pem=public_pem)
     config = EmulatorConfig(
-        workers=1, batch_size=200, records_per_second=4_000, token_lifetime=0.4, oauth=oauth
+        workers=1, batch_size=200, records_per_second=1_500, token_lifetime=0.4, oauth=oauth
     )
     src = write_csv(tmp_path / "in.csv", contact_rows(2_000, seed=12))
     async with Emulator(config) as emu:
