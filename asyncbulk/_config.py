@@ -190,7 +190,7 @@ class PollConfig:
 
     initial: float = 1.0
     minimum: float = 0.25
-    maximum: float = 15.0
+    maximum: float = 30.0
     factor: float = 1.5
     jitter: float = 0.1
     #: With this many active jobs or more, one job-list request replaces per-job requests.

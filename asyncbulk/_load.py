@@ -724,12 +724,15 @@ class _Load:
                 candidates = await self._match_by_content(job, candidates)
             if len(candidates) == 1:
                 self.notes.append(f"chunk {job.chunk.index}: reply lost, adopted job {candidates[0]['id']}")
+                job.job_id = str(candidates[0]["id"])  # owned from now on, before the lock is released
                 return candidates[0]
             if not candidates:
                 if data is None:
                     data = await self._read(job)
                 try:
-                    return await self.client.create_job_multipart(**spec, data=data)
+                    info = await self.client.create_job_multipart(**spec, data=data)
+                    job.job_id = str(info["id"])
+                    return info
                 except AmbiguousCreateError:
                     pass
         job.state = "Undetermined"

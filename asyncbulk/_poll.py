@@ -82,14 +82,27 @@ class Poller:
         self._closed = False
         # Seconds per record from start of watch to a terminal state, learned from finished jobs.
         self._seconds_per_record: float | None = None
+        # The org's processing rate over all jobs (records per second), learned from the polls.
+        self._throughput: float | None = None
+        self._last_round_at: float | None = None
+        self._first_registered: float | None = None
+        self._finished_records = 0
         self.status_requests = 0
         self.list_requests = 0
 
     # -- registration ------------------------------------------------------------------------------
 
     def watch(self, job_id: str, records: int) -> JobWatch:
-        """Follow ``job_id`` (carrying ``records`` records) until it reaches a terminal state."""
+        """Follow ``job_id`` (carrying ``records`` records) until it reaches a terminal state.
+
+        Watching a job that is already watched returns the same watch, so every waiter is woken.
+        """
+        existing = self._watches.get(job_id)
+        if existing is not None:
+            return existing
         now = self._clock()
+        if self._first_registered is None:
+            self._first_registered = now
         first = self._first_interval(records)
         watch = JobWatch(job_id, records, now, now + self._jitter(first), first)
         self._watches[job_id] = watch
@@ -133,9 +146,20 @@ class Poller:
         return seconds * (1 + self._rng.uniform(-spread, spread)) if spread else seconds
 
     def _first_interval(self, records: int) -> float:
+        eta = self._eta_for(records)
+        if eta is not None:
+            return self._clamp(eta)
         if self._seconds_per_record is None:
             return self._config.initial
         return self._clamp(self._seconds_per_record * max(records, 1) * 1.05)
+
+    def _eta_for(self, records_ahead: int) -> float | None:
+        """Seconds until ``records_ahead`` more records are processed at the org's observed rate."""
+        if not self._throughput:
+            return None
+        # A little early rather than late: a poll that finds the job not done yet re-estimates
+        # from its own progress, while a late one delays the whole load.
+        return records_ahead / self._throughput * 0.95 + self._config.minimum
 
     def _learn(self, watch: JobWatch, now: float) -> None:
         if watch.records <= 0:
@@ -143,22 +167,49 @@ class Poller:
         spr = (now - watch.registered) / watch.records
         previous = self._seconds_per_record
         self._seconds_per_record = spr if previous is None else 0.5 * previous + 0.5 * spr
+        # The org's rate over all jobs: records finished since the first job was registered.
+        self._finished_records += watch.records
+        if self._first_registered is not None and now > self._first_registered:
+            rate = self._finished_records / (now - self._first_registered)
+            self._throughput = max(rate, self._throughput or 0.0)
 
-    def _reschedule(self, watch: JobWatch, info: JobInfo, now: float) -> None:
+    def _observe(self, processed_delta: int, now: float) -> None:
+        """A lower bound of the org's rate from one round (jobs not polled in it are not counted)."""
+        if self._last_round_at is not None and processed_delta > 0:
+            rate = processed_delta / max(now - self._last_round_at, 1e-3)
+            self._throughput = max(rate, 0.5 * (self._throughput or 0.0) + 0.5 * rate)
+        self._last_round_at = now
+
+    def _reschedule(self, watch: JobWatch, info: JobInfo, now: float, backlog: int) -> None:
+        """When to poll ``watch`` next.
+
+        A job that shows progress is polled when its own rate says it will be done. A queued
+        job, when the records still to process ahead of it and in it (``backlog``: the org works
+        through jobs roughly in registration order) will be done at the org's observed rate.
+        With neither known yet, a job that shows no change is polled less and less often.
+        """
         processed = int(info.get("numberRecordsProcessed") or 0)
         state = str(info.get("state", ""))
-        progressed = processed > watch.processed
-        if progressed and watch.observed_at and processed < watch.records:
-            rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
-            interval = self._clamp((watch.records - processed) / rate * 1.05)
-        elif progressed or state != watch.state:
-            interval = watch.interval  # something moves: keep the pace
+        own_rate = 0.0
+        if processed > watch.processed and watch.observed_at:
+            own_rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
+        if own_rate > 0:
+            eta: float | None = (watch.records - processed) / own_rate + self._config.minimum
         else:
-            interval = self._clamp(watch.interval * self._config.factor)
+            eta = self._eta_for(backlog)
+        if eta is not None:
+            # Estimates are spread out by nature; a small late-only jitter keeps many loaders apart.
+            interval = self._clamp(eta)
+            watch.next_due = now + interval * (1 + self._rng.uniform(0, self._config.jitter / 2))
+        else:
+            if processed > watch.processed or state != watch.state:
+                interval = watch.interval  # something moves: keep the pace
+            else:
+                interval = self._clamp(watch.interval * self._config.factor)
+            watch.next_due = now + self._jitter(interval)
         watch.interval = interval
         watch.processed = processed
         watch.observed_at = now
-        watch.next_due = now + self._jitter(interval)
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -193,13 +244,22 @@ class Poller:
             for watch in missing:
                 tg.start_soon(one, watch)
         now = self._clock()
+        delta = 0
         for watch in due:
             info = infos.get(watch.job_id)
-            if info is None or watch.job_id not in self._watches:
+            if info is not None:
+                delta += max(0, int(info.get("numberRecordsProcessed") or 0) - watch.processed)
+        self._observe(delta, now)
+        backlog = 0
+        for watch in list(self._watches.values()):  # registration order: the org's queue order
+            info = infos.get(watch.job_id)
+            processed = int(info.get("numberRecordsProcessed") or 0) if info else watch.processed
+            backlog += max(0, watch.records - processed)
+            if info is None or watch not in due:
                 continue
             watch.polls += 1
             previous = watch.state
-            self._reschedule(watch, info, now)
+            self._reschedule(watch, info, now, backlog)
             watch.state = str(info.get("state", ""))
             if self._on_update is not None:
                 await self._on_update(watch.job_id, info, previous)

@@ -245,7 +245,7 @@ class _Settings:
     tls: bool
     sf_wait: float
     sf_best: str
-    timeout: float
+    timeout: float | None
     seed: int
     keep: bool
     verbose: bool
@@ -318,7 +318,9 @@ def _run_one(
             _command(contender, spec_path, spec),
             env=env,
             log=run_dir / "output.log",
-            timeout=settings.timeout,
+            # A run that hangs (a job that never finishes: simple-salesforce waits up to 24 h) is
+            # killed and reported as failed instead of stalling the whole benchmark.
+            timeout=settings.timeout or 300 + records / 500,
         )
         run.wall_seconds = measured.wall
         run.cpu_seconds = measured.cpu
@@ -492,7 +494,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("sf-default", "sf-batch10k"),
         help="the simple-salesforce variant for the other scenarios when 'base' is not run",
     )
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a run is killed")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds before a run is killed (default: 300 + 1 s per 500 records)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="skip the PNG chart")
     return parser

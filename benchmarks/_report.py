@@ -157,12 +157,12 @@ def targets(runs: Sequence[Run], sf_best: str) -> list[Target]:
 
     ours, theirs = wall("base", REFERENCE), wall("base", sf_best)
     if ours and theirs:
+        # The median of the per-round ratios (as in the table): a slow phase of the shared machine
+        # then cancels out within a round instead of landing on one side of a ratio of medians.
+        ratios = _ratios(runs, "base", sf_best)
+        speedup = statistics.median(ratios) if ratios else theirs / ours
         found.append(
-            Target(
-                f"base: asyncbulk >= 1.5x faster than {sf_best}",
-                f"{theirs / ours:.2f}x",
-                theirs / ours >= 1.5,
-            )
+            Target(f"base: asyncbulk >= 1.5x faster than {sf_best}", f"{speedup:.2f}x", speedup >= 1.5)
         )
     else:
         found.append(Target("base: asyncbulk >= 1.5x faster than simple-salesforce's best", "not run", None))

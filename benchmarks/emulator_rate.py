@@ -3,24 +3,28 @@
 Runs the emulator in a child process (as a real org is another machine), loads 1,000,000 Contact
 rows as ten 100,000-row jobs (create, PUT, close), and polls every job's status throughout.
 
-    python -m benchmarks.emulator_rate [--rows 1000000] [--job-rows 100000] [--workers 4]
+    python -m benchmarks.emulator_rate [--rows 1000000] [--job-rows 100000] [--workers 4] [--in-process]
 
-Targets: >= 100,000 records/s overall; job-status answered within 50 ms (max and p95 reported).
+Targets: >= 100,000 records/s overall; every job-status request answered within 50 ms (max, p95
+and median reported). ``--in-process`` runs the emulator in this process's event loop instead
+(as ``async with Emulator()`` in a test), sharing the GIL and the loop with the client.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import aiohttp
 
-from asyncbulk.emulator import EmulatorConfig, EmulatorProcess
+from asyncbulk.emulator import Emulator, EmulatorConfig, EmulatorProcess
 
 __all__ = ["main", "run"]
 
@@ -32,10 +36,27 @@ def make_csv(start: int, count: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def run(rows: int, job_rows: int, workers: int) -> dict[str, Any]:
+class _Emu(Protocol):
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+
+
+@contextlib.asynccontextmanager
+async def _emulator(config: EmulatorConfig, in_process: bool) -> AsyncIterator[_Emu]:
+    if in_process:
+        async with Emulator(config) as emu:
+            yield emu
+    else:
+        with EmulatorProcess(config) as child:
+            yield child
+
+
+async def run(rows: int, job_rows: int, workers: int, *, in_process: bool = False) -> dict[str, Any]:
     """Load ``rows`` rows in jobs of ``job_rows``; return throughput and status-latency figures."""
     chunks = [make_csv(start, min(job_rows, rows - start)) for start in range(0, rows, job_rows)]
-    with EmulatorProcess(EmulatorConfig(workers=workers)) as emu:
+    async with _emulator(EmulatorConfig(workers=workers), in_process) as emu:
         headers = {"Authorization": f"Bearer {emu.access_token}"}
         latencies: list[float] = []
         async with aiohttp.ClientSession(headers=headers) as session:
@@ -76,6 +97,7 @@ async def run(rows: int, job_rows: int, workers: int) -> dict[str, Any]:
         "rows": rows,
         "jobs": len(chunks),
         "workers": workers,
+        "emulator": "in-process" if in_process else "child process",
         "succeeded": processed,
         "submit_seconds": round(submitted - started, 2),
         "total_seconds": round(elapsed, 2),
@@ -93,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--job-rows", type=int, default=100_000)
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--in-process", action="store_true", help="run the emulator in this process")
     args = p.parse_args(argv)
-    result = asyncio.run(run(args.rows, args.job_rows, args.workers))
+    result = asyncio.run(run(args.rows, args.job_rows, args.workers, in_process=args.in_process))
     print(json.dumps(result, indent=2))
-    ok = result["records_per_second"] >= 100_000 and result["status_ms_p95"] <= 50
-    print("targets met" if ok else "targets NOT met (>= 100,000 rec/s, status p95 <= 50 ms)", file=sys.stderr)
+    ok = result["records_per_second"] >= 100_000 and result["status_ms_max"] <= 50
+    print("targets met" if ok else "targets NOT met (>= 100,000 rec/s, status max <= 50 ms)", file=sys.stderr)
+    # Figures, not a test: a busy shared machine must not make this fail.
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def store() -> Store:
     return Store(Schema())
 
 
-def ins(store: Store, obj: str, header: list[str], *rows: list[str]) -> list[RowResult]:
+def ins(store: Store, obj: str, header: list[str], *rows: list[str]) -> Sequence[RowResult]:
     return store.process_batch(obj, "insert", None, header, [list(r) for r in rows])
 
 

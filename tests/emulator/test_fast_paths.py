@@ -1,0 +1,131 @@
+"""The emulator's fast paths give exactly what the plain ones give.
+
+Covered: ``parse_csv_blocks`` (upload cut into column-wise batches) against ``parse_csv``;
+``BatchResults`` (the lazy result sequence) against the ``RowResult`` list it stands for; result
+files rendered from columns against the per-row renderer; the whole-column email check.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncbulk.emulator._jobs import CsvParseError, parse_csv, parse_csv_blocks, render_results
+from asyncbulk.emulator._schema import Schema
+from asyncbulk.emulator._store import BatchResults, RowResult, Store
+from asyncbulk.emulator._values import parse_email
+
+
+def _rows_of(blocks: list[tuple[tuple[str, ...], ...]]) -> list[list[str]]:
+    return [list(row) for block in blocks for row in zip(*block, strict=True)]
+
+
+def _error(fn: object, *args: object) -> str:
+    with pytest.raises(CsvParseError) as info:
+        fn(*args)  # type: ignore[operator]
+    return str(info.value)
+
+
+def _csv_samples() -> list[bytes]:
+    many = "".join(f"a{i},b{i}\n" + ("\n" if i % 97 == 0 else "") for i in range(1_234))
+    return [
+        b"",
+        b"\n\n",
+        b"A,B\n",
+        b"\nA,B\n1,2",
+        b"A,B\r\n1,2\r\n\r\n3,4\r\n",
+        b'A,B\n"multi\nline","say ""hi"""\n,\n',
+        ("A,B\n" + many).encode(),
+        ("A,B\n" + "\n" * 600 + "x,y\n").encode(),  # a whole chunk of blank lines
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 499, 500, 501, 10_000])
+def test_blocks_hold_the_rows_parse_csv_gives(size: int) -> None:
+    for data in _csv_samples():
+        header, rows = parse_csv(data, ",")
+        bheader, blocks = parse_csv_blocks(data, ",", size)
+        assert bheader == header
+        assert _rows_of(blocks) == rows
+        # every block but the last is full: the batches are the same as slicing the rows
+        assert [len(b[0]) for b in blocks] == [min(size, len(rows) - s) for s in range(0, len(rows), size)]
+        assert all(isinstance(col, tuple) for b in blocks for col in b)
+
+
+def test_blocks_other_delimiter() -> None:
+    data = b"A|B\n1|x,y\n"
+    assert parse_csv_blocks(data, "|", 10) == (["A", "B"], [(("1",), ("x,y",))])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"A,B\n" + b"1,2\n" * 1_100 + b"1,2,3\n",  # width error late in the file
+        b"A,B\n1,2\n1\n" + b'x,"bad"quote\n',  # width error before a quoting error, same chunk
+        b'A,B\n1,2\nx,"bad"quote\n1\n',  # quoting error first
+        b"A,B\n\xff,1\n",  # not UTF-8
+    ],
+)
+def test_blocks_report_the_first_error_as_parse_csv_does(data: bytes) -> None:
+    expected = _error(parse_csv, data, ",")
+    assert expected.startswith("InvalidBatch : Failed to parse CSV.")
+    assert _error(parse_csv_blocks, data, ",", 10_000) == expected
+    assert _error(parse_csv_blocks, data, ",", 2) == expected
+
+
+def _mixed_results(store: Store) -> BatchResults:
+    header = ["LastName", "Email", "Title", "Birthdate"]
+    rows = [
+        ['Quote "me"', "a@x.com", "x,y", "2000-01-31"],
+        ["Bad", "not-an-email", "t", ""],
+        ["Line\nbreak", "", "", "1999-12-31Z"],
+        ["", "b@x.com", "no last name", ""],
+    ]
+    return store.process_batch("Contact", "insert", None, header, rows)
+
+
+def test_batch_results_is_the_row_result_sequence() -> None:
+    res = _mixed_results(Store(Schema()))
+    rows = list(res)
+    assert len(res) == 4 and [r.ok for r in rows] == [True, False, True, False]
+    assert res[0] == RowResult(True, res[0].sf_id, True, "", ['Quote "me"', "a@x.com", "x,y", "2000-01-31"])
+    assert res[2].values == ["Line\nbreak", "", "", "1999-12-31"]  # re-rendered date
+    assert res[1] == RowResult(
+        False,
+        "",
+        False,
+        "INVALID_EMAIL_ADDRESS:Email: invalid email address: not-an-email:Email --",
+        ["Bad", "not-an-email", "t", ""],
+    )
+    assert res[-1] == rows[3] and res[1:3] == rows[1:3] and res == rows
+    assert res.failed == 2
+    with pytest.raises(IndexError):
+        res[4]
+
+
+@pytest.mark.parametrize(("delimiter", "eol"), [(",", "\n"), ("\t", "\r\n"), ("|", "\n")])
+def test_column_rendering_matches_row_rendering(delimiter: str, eol: str) -> None:
+    store = Store(Schema())
+    res = _mixed_results(store)
+    assert render_results(res, delimiter, eol) == render_results(list(res), delimiter, eol)
+    ok, bad, failed = render_results(res, delimiter, eol)
+    assert failed == 2 and ok.count(b'"true"') == 2
+    assert b'"Quote ""me"""' in ok and b'"not-an-email"' in bad
+    # updates (ids on failures too) and deletes take other paths
+    ids = [r.sf_id for r in res if r.ok]
+    upd = store.process_batch("Contact", "update", None, ["Id", "Title"], [[ids[0], '"t"'], ["003bad", "x"]])
+    assert render_results(upd, delimiter, eol) == render_results(list(upd), delimiter, eol)
+    gone = store.process_batch("Contact", "delete", None, ["Id"], [[ids[1]], [ids[1][:3] + "x" * 15]])
+    assert render_results(gone, delimiter, eol) == render_results(list(gone), delimiter, eol)
+    assert render_results(store.process_batch("Contact", "insert", None, ["LastName"], []), ",", "\n") == (
+        b"",
+        b"",
+        0,
+    )
+
+
+def test_email_column_check() -> None:
+    values = ["a@b.com", "#N/A", "", "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
+    out, errors = parse_email(values, 2, "Email", "Email")
+    assert out == ["a@b.com", None, None, "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
+    assert sorted(errors) == [4, 5]
+    assert parse_email(["a@b.com", "c@d.org"], 2, "Email", "Email") == (["a@b.com", "c@d.org"], {})
