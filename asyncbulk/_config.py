@@ -121,15 +121,17 @@ def _non_negative(name: str, value: float) -> None:
 class ChunkConfig:
     """How the input is cut into jobs (one chunk is one job: Bulk API 2.0 takes one upload per job).
 
-    :param max_records: records per chunk. The default, 100,000, is a multiple of the 10,000 records
-        Salesforce puts in one internal batch, so no job spends a part-filled batch but the last.
+    :param max_records: records per chunk. The default, 50,000, is a multiple of the 10,000 records
+        Salesforce puts in one internal batch, so no job spends a part-filled batch but the last;
+        and it gives a million-row file 20 jobs: enough to keep the org and the merge busy side by
+        side, few enough that the requests spent per job stay small.
     :param max_bytes: bytes of CSV per chunk (header included). 50 MB leaves room under the 100 MB
         raw (150 MB base64) upload cap for multi-byte text.
     :param multipart_max_chars: a chunk of at most this many characters is sent as one multipart
         request (create and upload in one call); larger chunks go create, upload, close.
     """
 
-    max_records: int = 100_000
+    max_records: int = 50_000
     max_bytes: int = 50_000_000
     multipart_max_chars: int = MULTIPART_MAX_CHARS
 
@@ -188,13 +190,14 @@ class PollConfig:
     (a fraction) so that many loaders do not poll in step.
     """
 
-    initial: float = 1.0
-    minimum: float = 0.25
+    initial: float = 0.5
+    minimum: float = 0.2
     maximum: float = 30.0
     factor: float = 1.5
     jitter: float = 0.1
-    #: With this many active jobs or more, one job-list request replaces per-job requests.
-    list_threshold: int = 20
+    #: With this many active jobs or more, one job-list request replaces per-job requests (as long
+    #: as the org's job list is short enough for that to pay).
+    list_threshold: int = 2
 
     def __post_init__(self) -> None:
         for name in ("initial", "minimum", "maximum"):

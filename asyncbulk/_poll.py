@@ -87,6 +87,10 @@ class Poller:
         self._last_round_at: float | None = None
         self._first_registered: float | None = None
         self._finished_records = 0
+        self._list_pages = 0
+        self._list_interval = config.initial
+        self._last_finish_at: float | None = None
+        self._finish_gap: float | None = None
         self.status_requests = 0
         self.list_requests = 0
 
@@ -225,56 +229,131 @@ class Poller:
                 with anyio.move_on_after(earliest - now):
                     await self._changed.wait()
                 continue
-            # Jobs due within a short while are polled in the same round.
-            horizon = now + self._config.minimum
-            due = [w for w in self._watches.values() if w.next_due <= horizon]
-            await self._poll_round(due)
+            if self._list_pays():
+                await self._list_round()
+            else:
+                # Jobs due within a short while are polled in the same round.
+                horizon = now + self._config.minimum
+                await self._get_round([w for w in self._watches.values() if w.next_due <= horizon])
 
-    async def _poll_round(self, due: list[JobWatch]) -> None:
+    def _list_pays(self) -> bool:
+        """Whether one job-list request is cheaper than one request per active job.
+
+        The list holds every ingest job of the org (1,000 a page, no filter by id), so it pays
+        when many jobs are active and the org has few other jobs: the pages of the last list are
+        remembered, and per-job requests come back when the list grows longer than it is worth.
+        """
+        active = len(self._watches)
+        return active >= self._config.list_threshold and self._list_pages <= max(1, active // 2)
+
+    async def _get_round(self, due: list[JobWatch]) -> None:
         infos: dict[str, JobInfo] = {}
-        if len(due) >= self._config.list_threshold:
-            infos = await self._list_states({w.job_id for w in due})
-        missing = [w for w in due if w.job_id not in infos or infos[w.job_id].get("state") in TERMINAL_STATES]
 
         async def one(watch: JobWatch) -> None:
             self.status_requests += 1
             infos[watch.job_id] = await self._client.job_info(watch.job_id)
 
         async with anyio.create_task_group() as tg:
-            for watch in missing:
+            for watch in due:
                 tg.start_soon(one, watch)
         now = self._clock()
-        delta = 0
-        for watch in due:
-            info = infos.get(watch.job_id)
-            if info is not None:
-                delta += max(0, int(info.get("numberRecordsProcessed") or 0) - watch.processed)
-        self._observe(delta, now)
+        self._observe(
+            sum(
+                max(0, int(i.get("numberRecordsProcessed") or 0) - self._watches[j].processed)
+                for j, i in infos.items()
+            ),
+            now,
+        )
+        self._note_finishes(sum(1 for i in infos.values() if i.get("state") in TERMINAL_STATES), now)
         backlog = 0
         for watch in list(self._watches.values()):  # registration order: the org's queue order
             info = infos.get(watch.job_id)
             processed = int(info.get("numberRecordsProcessed") or 0) if info else watch.processed
             backlog += max(0, watch.records - processed)
-            if info is None or watch not in due:
-                continue
-            watch.polls += 1
-            previous = watch.state
-            self._reschedule(watch, info, now, backlog)
-            watch.state = str(info.get("state", ""))
-            if self._on_update is not None:
-                await self._on_update(watch.job_id, info, previous)
-            if watch.state in TERMINAL_STATES:
-                self._learn(watch, now)
-                watch.info = info
-                del self._watches[watch.job_id]
-                watch.done.set()
+            if info is not None:
+                self._reschedule(watch, info, now, backlog)
+                await self._apply(watch, info, now)
 
-    async def _list_states(self, wanted: set[str]) -> dict[str, JobInfo]:
-        found: dict[str, JobInfo] = {}
-        async for page_or_job in self._client.list_jobs():
-            info = page_or_job
-            job_id = info.get("id")
-            if job_id in wanted:
-                found[job_id] = info
-        self.list_requests += 1
-        return found
+    async def _list_round(self) -> None:
+        """One job-list request for every active job; a GET each only for those it shows done.
+
+        The list has states but no record counts, so a job seen finished is read once for its
+        final counts and error message. All jobs then share one cadence: shorter while jobs
+        change state, longer while nothing does.
+        """
+        listed: dict[str, JobInfo] = {}
+        seen = 0
+        async for info in self._client.list_jobs():
+            seen += 1
+            job_id = str(info.get("id"))
+            if job_id in self._watches:
+                listed[job_id] = info
+        self._list_pages = 1 + max(seen - 1, 0) // 1000  # Salesforce pages the list by 1,000
+        self.list_requests += self._list_pages
+        self.status_requests += self._list_pages
+        finished = [j for j, i in listed.items() if i.get("state") in TERMINAL_STATES]
+
+        async def one(job_id: str) -> None:
+            self.status_requests += 1
+            listed[job_id] = await self._client.job_info(job_id)
+
+        async with anyio.create_task_group() as tg:
+            for job_id in finished:
+                tg.start_soon(one, job_id)
+        now = self._clock()
+        if finished:
+            # Jobs finish one after another at the org's pace: the gap between finishes sets the
+            # cadence, so a finish is seen within half a gap at a cost of about two lists a job.
+            if self._last_finish_at is not None:
+                sample = (now - self._last_finish_at) / len(finished)
+                self._finish_gap = (
+                    sample if self._finish_gap is None else 0.5 * self._finish_gap + 0.5 * sample
+                )
+            self._last_finish_at = now
+        changed = any(str(i.get("state")) != self._watches[j].state for j, i in listed.items())
+        interval = self._list_interval
+        if self._finish_gap is not None:
+            interval = self._clamp(self._finish_gap / 2)
+        elif changed:
+            interval = max(self._config.minimum, interval / self._config.factor)
+        else:
+            interval = min(self._config.maximum, interval * self._config.factor)
+        self._list_interval = interval
+        due = now + self._jitter(interval)
+        for watch in list(self._watches.values()):
+            info = listed.get(watch.job_id)
+            watch.next_due = due
+            if info is None:
+                continue
+            # List records carry no counts: keep the last ones seen.
+            merged = {**(watch.info or {}), **info} if watch.job_id not in finished else info
+            await self._apply(watch, merged, now)
+
+    def _note_finishes(self, count: int, now: float) -> None:
+        """Learn the gap between job finishes from a round that saw ``count`` jobs finish.
+
+        Jobs finish one after another at the org's pace: in list rounds that gap sets the
+        cadence, so a finish is seen within half a gap at a cost of about two lists a job.
+        """
+        if not count:
+            return
+        if self._last_finish_at is not None:
+            sample = (now - self._last_finish_at) / count
+            self._finish_gap = sample if self._finish_gap is None else 0.5 * self._finish_gap + 0.5 * sample
+        self._last_finish_at = now
+
+    async def _apply(self, watch: JobWatch, info: JobInfo, now: float) -> None:
+        """Record what a poll said about ``watch``; release its waiter once it is done."""
+        watch.polls += 1
+        previous = watch.state
+        watch.state = str(info.get("state", ""))
+        watch.processed = max(watch.processed, int(info.get("numberRecordsProcessed") or 0))
+        if watch.state not in TERMINAL_STATES:
+            watch.info = info
+        if self._on_update is not None:
+            await self._on_update(watch.job_id, info, previous)
+        if watch.state in TERMINAL_STATES:
+            self._learn(watch, now)
+            watch.info = info
+            self._watches.pop(watch.job_id, None)
+            watch.done.set()

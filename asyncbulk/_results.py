@@ -99,6 +99,8 @@ class Normalizer:
     def __init__(self, columns: Sequence[str], field_types: dict[str, str] | None = None) -> None:
         types = field_types or {}
         self._funcs = [_BY_TYPE.get(types.get(c.lower(), ""), _norm_text) for c in columns]
+        #: Every column is text: a row's key differs from its exact key only where it has "#N/A".
+        self.trivial = all(f is _norm_text for f in self._funcs)
 
     def key(self, row: Sequence[str]) -> int:
         """The normalised key of ``row``."""
@@ -132,7 +134,10 @@ class RowIndex:
     def add(self, row: Sequence[str], record: int) -> None:
         """Index input ``row`` as record number ``record``."""
         self._add(self._exact, exact_key(row), record)
-        self._add(self._loose, self._normalizer.key(row), record)
+        # With text columns only, the normalised key equals the exact one unless a cell is
+        # "#N/A": skip that second hash, the merge's largest cost, for the common case.
+        if not self._normalizer.trivial or "#N/A" in row:
+            self._add(self._loose, self._normalizer.key(row), record)
         self.records.append(record)
 
     def lookup(self, values: Sequence[str]) -> int | list[int] | None:
