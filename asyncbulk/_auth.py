@@ -28,13 +28,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._exceptions import AuthenticationError, TransportError
 
@@ -301,6 +301,11 @@ def default_audience(login_url: str) -> str:
 
 def _load_private_key(private_key: str | os.PathLike[str]) -> rsa.RSAPrivateKey:
     """Read an unencrypted RSA private key from PEM text or a file; ValueError without key material."""
+    # Imported here: cryptography takes a noticeable share of every CLI start, and only the JWT
+    # flow needs it.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if isinstance(private_key, str) and "-----BEGIN" in private_key:
         data = private_key.encode()
     else:
@@ -359,6 +364,8 @@ class JwtBearer(_OAuthFlow):
             "aud": self.audience,
             "exp": int(time.time() + self.lifetime),
         }
+        import jwt  # only the JWT flow needs PyJWT (see _load_private_key)
+
         return jwt.encode(claims, self._key, algorithm="RS256")
 
     def _form(self) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 import math
 import os
 import signal
@@ -758,8 +759,7 @@ class _Load:
         index = RowIndex(self.normalizer)
         rows = parse_chunk(data, delimiter)
         next(rows)
-        for number, row in enumerate(rows, start=1):
-            index.add(row, number)
+        index.extend(rows, itertools.count(1))
         matching = []
         for candidate in candidates:
             job_id = str(candidate["id"])
@@ -856,8 +856,7 @@ class _Load:
             assert self.merger is not None and self.normalizer is not None
             index = RowIndex(self.normalizer)
             rows = iter_range_rows(job.source.path, job.chunk.start, job.chunk.size, delimiter)
-            for number, row in zip(numbers, rows, strict=False):
-                index.add(row, number)
+            index.extend(rows, numbers)
             held: list[RetryRow] = []
             counts = self.merger.merge_job(
                 job_id=job.job_id or "",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -42,7 +42,8 @@ def _norm_bool(value: str) -> str:
 
 def _norm_number(value: str) -> str:
     try:
-        return str(Decimal(value.strip()).normalize())
+        # Positional form: "912260031" and "9.12260031E8" are the same number.
+        return format(Decimal(value.strip()).normalize(), "f")
     except (InvalidOperation, ValueError):
         return value
 
@@ -119,7 +120,12 @@ class RowIndex:
         self._normalizer = normalizer
         self._exact: dict[int, int | list[int]] = {}
         self._loose: dict[int, int | list[int]] = {}
-        self.records: list[int] = []
+        self.count = 0
+        #: Sums of the record numbers and of their squares: with the count, a cheap check that the
+        #: results matched every record once (see :meth:`ResultMerger.merge_job`).
+        self.sum1 = 0
+        self.sum2 = 0
+        self._numbers: list[Iterable[int]] = []
 
     @staticmethod
     def _add(table: dict[int, int | list[int]], key: int, record: int) -> None:
@@ -133,17 +139,44 @@ class RowIndex:
 
     def add(self, row: Sequence[str], record: int) -> None:
         """Index input ``row`` as record number ``record``."""
-        self._add(self._exact, exact_key(row), record)
-        # With text columns only, the normalised key equals the exact one unless a cell is
-        # "#N/A": skip that second hash, the merge's largest cost, for the common case.
-        if not self._normalizer.trivial or "#N/A" in row:
-            self._add(self._loose, self._normalizer.key(row), record)
-        self.records.append(record)
+        self.extend([row], [record])
+
+    def extend(self, rows: Iterable[Sequence[str]], records: Iterable[int]) -> None:
+        """Index input ``rows`` as the records numbered ``records`` (a tight loop: the merge's hot path)."""
+        exact = self._exact
+        add = self._add
+        normalizer = self._normalizer
+        trivial = normalizer.trivial
+        count = sum1 = sum2 = 0
+        numbers = []
+        for record, row in zip(records, rows, strict=False):
+            key = hash(tuple(row))
+            if key in exact:
+                add(exact, key, record)
+            else:
+                exact[key] = record
+            # With text columns only, the normalised key equals the exact one unless a cell is
+            # "#N/A": skip that second hash, the merge's largest cost, for the common case.
+            if not trivial or "#N/A" in row:
+                add(self._loose, normalizer.key(row), record)
+            count += 1
+            sum1 += record
+            sum2 += record * record
+            numbers.append(record)
+        self.count += count
+        self.sum1 += sum1
+        self.sum2 += sum2
+        self._numbers.append(numbers)
+
+    @property
+    def records(self) -> list[int]:
+        """Every record number indexed."""
+        return [n for part in self._numbers for n in part]
 
     def lookup(self, values: Sequence[str]) -> int | list[int] | None:
         """The record (or the candidate records) whose values are ``values``."""
-        found = self._exact.get(exact_key(values))
-        if found is None:
+        found = self._exact.get(hash(tuple(values)))
+        if found is None and self._loose:
             found = self._loose.get(self._normalizer.key(values))
         return found
 
@@ -293,56 +326,73 @@ class ResultMerger:
         ``retry_unprocessed`` (the reason: the job's error message), so do the unprocessed rows.
         """
         counts = MergeCounts()
-        seen = set()
-
-        def place(values: Sequence[str]) -> tuple[str, str]:
-            found = index.lookup(values)
-            if found is None:
-                counts.unmatched += 1
-                return "", "unmatched"
-            if isinstance(found, list):
-                counts.ambiguous += 1
-                seen.update(found)
-                return "", "ambiguous: " + " ".join(map(str, found))
-            seen.add(found)
-            return str(found), "exact"
-
+        seen: set[int] = set()  # records matched as candidates of ambiguous rows
+        sum1 = sum2 = matched = 0
+        lookup = index.lookup
         for kind, path in (("success", success), ("failed", failed), ("unprocessed", unprocessed)):
             rows = _read_csv(path, delimiter)
             if next(rows, None) is None:  # the header, or nothing at all
                 continue
-            writer = self._writer(kind)
+            writerow = self._writer(kind).writerow
             skip = 0 if kind == "unprocessed" else 2
+            holding = retry_rows is not None and (
+                (kind == "failed" and bool(retry_codes))
+                or (kind == "unprocessed" and retry_unprocessed is not None)
+            )
+            written = 0
             for row in rows:
                 values = row[skip:]
-                record, match = place(values)
-                if retry_rows is not None and record:
-                    if kind == "failed" and _error_code(row[1]) in retry_codes:
-                        retry_rows.append(RetryRow(int(record), values, row[1]))
-                        counts.held_for_retry += 1
-                        continue
-                    if kind == "unprocessed" and retry_unprocessed is not None:
-                        retry_rows.append(RetryRow(int(record), values, retry_unprocessed))
-                        counts.held_for_retry += 1
-                        continue
-                writer.writerow([record, job_id, match, *row])
-                if kind == "success":
-                    counts.succeeded += 1
-                elif kind == "failed":
-                    counts.failed += 1
+                found = lookup(values)
+                if type(found) is int:
+                    record: int | str = found
+                    match = "exact"
+                    matched += 1
+                    sum1 += found
+                    sum2 += found * found
+                elif found is None:
+                    record, match = "", "unmatched"
+                    counts.unmatched += 1
                 else:
-                    counts.unprocessed += 1
-        counts.missing = [r for r in index.records if r not in seen]
+                    assert isinstance(found, list)
+                    record, match = "", "ambiguous: " + " ".join(map(str, found))
+                    counts.ambiguous += 1
+                    seen.update(found)
+                if holding and record != "":
+                    reason = row[1] if kind == "failed" else retry_unprocessed
+                    if kind == "unprocessed" or _error_code(row[1]) in retry_codes:
+                        assert retry_rows is not None and reason is not None
+                        retry_rows.append(RetryRow(int(record), values, reason))
+                        counts.held_for_retry += 1
+                        continue
+                writerow((record, job_id, match, *row))
+                written += 1
+            if kind == "success":
+                counts.succeeded += written
+            elif kind == "failed":
+                counts.failed += written
+            else:
+                counts.unprocessed += written
+        # Every record matched exactly once, checked by count and sums without a set per row; only
+        # when that fails are the records nobody matched listed.
+        if not (matched == index.count and sum1 == index.sum1 and sum2 == index.sum2):
+            counts.missing = self._missing(index, delimiter, (success, failed, unprocessed), seen)
         return counts
 
-    def write_unprocessed(
-        self, *, job_id: str, records: Sequence[tuple[int, Sequence[str]]], note: str
-    ) -> int:
-        """Write input rows that no job processed (a job never created, aborted, or cut short)."""
-        writer = self._writer("unprocessed")
-        for record, values in records:
-            writer.writerow([record, job_id, note, *values])
-        return len(records)
+    @staticmethod
+    def _missing(
+        index: RowIndex, delimiter: str, paths: Sequence[Path | None], ambiguous: set[int]
+    ) -> list[int]:
+        """Records of ``index`` no result row matched (the slow path, after a failed check)."""
+        matched: set[int] = set(ambiguous)
+        for kind_skip, path in zip((2, 2, 0), paths, strict=True):
+            rows = _read_csv(path, delimiter)
+            if next(rows, None) is None:
+                continue
+            for row in rows:
+                found = index.lookup(row[kind_skip:])
+                if type(found) is int:
+                    matched.add(found)
+        return [r for r in index.records if r not in matched]
 
 
 def parse_chunk(data: bytes, delimiter: str) -> Iterator[list[str]]:

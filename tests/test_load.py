@@ -269,3 +269,31 @@ async def test_cancellation_aborts_queued_jobs_and_writes_summary(tmp_path: Path
                     ) as response,
                 ):
                     assert (await response.json())["state"] == "Aborted"
+
+
+async def test_rerendered_values_map_back_to_their_records(emulator: Emulator, tmp_path: Path) -> None:
+    # Salesforce echoes saved values re-rendered from their type; the mapping must see through it.
+    header = ["LastName", "Birthdate", "HasOptedOutOfEmail", "Last_Contacted__c", "DoNotCall"]
+    rows = [
+        [
+            f"Typed{i}",
+            f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}",
+            ["1", "0", "TRUE", "false"][i % 4],
+            f"2024-01-05T10:{i % 60:02d}:00+02:00",
+            ["true", ""][i % 2],
+        ]
+        for i in range(1, 301)
+    ]
+    src = write_csv(tmp_path / "typed.csv", rows, header=header)
+    result = await run_load(emulator, src, tmp_path / "out", chunks=ChunkConfig(max_records=100))
+    assert result.succeeded == 300 and result.unmatched == 0
+    success = read_result(result.success_file)
+    assert {r["asyncbulk__match"] for r in success} == {"exact"}
+    for row in success:
+        assert row["LastName"] == f"Typed{row['asyncbulk__record']}"
+    # The echo really was re-rendered (otherwise this test would prove nothing).
+    assert any(
+        r["HasOptedOutOfEmail"] in ("true", "false")
+        and r["HasOptedOutOfEmail"] != rows[int(r["asyncbulk__record"]) - 1][2]
+        for r in success
+    )
