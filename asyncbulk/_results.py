@@ -215,6 +215,28 @@ def _read_csv(path: Path | None, delimiter: str) -> Iterator[list[str]]:
         yield from csv.reader(handle, delimiter=delimiter, strict=True)
 
 
+def _read_csv_raw(path: Path | None, delimiter: str) -> Iterator[tuple[list[str], str]]:
+    """Each record of a CSV file, parsed and as its raw text (line ending included).
+
+    The parser pulls lines from a generator that keeps them, so the raw text of every record is
+    exactly the lines the csv module itself used for it (quoted newlines included).
+    """
+    if path is None or not path.exists() or path.stat().st_size == 0:
+        return
+    buffer: list[str] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                buffer.append(line)
+                yield line
+
+        for row in csv.reader(lines(), delimiter=delimiter, strict=True):
+            raw = buffer[0] if len(buffer) == 1 else "".join(buffer)
+            buffer.clear()
+            yield row, raw
+
+
 def _error_code(error: str) -> str:
     return error.split(":", 1)[0].strip()
 
@@ -330,17 +352,19 @@ class ResultMerger:
         sum1 = sum2 = matched = 0
         lookup = index.lookup
         for kind, path in (("success", success), ("failed", failed), ("unprocessed", unprocessed)):
-            rows = _read_csv(path, delimiter)
+            rows = _read_csv_raw(path, delimiter)
             if next(rows, None) is None:  # the header, or nothing at all
                 continue
-            writerow = self._writer(kind).writerow
+            write = self._handles[kind].write
+            d = self._delimiter
+            eol = self._eol
             skip = 0 if kind == "unprocessed" else 2
             holding = retry_rows is not None and (
                 (kind == "failed" and bool(retry_codes))
                 or (kind == "unprocessed" and retry_unprocessed is not None)
             )
             written = 0
-            for row in rows:
+            for row, raw in rows:
                 values = row[skip:]
                 found = lookup(values)
                 if type(found) is int:
@@ -364,7 +388,12 @@ class ResultMerger:
                         retry_rows.append(RetryRow(int(record), values, reason))
                         counts.held_for_retry += 1
                         continue
-                writerow((record, job_id, match, *row))
+                # The record as Salesforce sent it, after our three columns: no re-serialising.
+                write(
+                    f"{record}{d}{job_id}{d}{match}{d}{raw}"
+                    if raw.endswith(eol)
+                    else f"{record}{d}{job_id}{d}{match}{d}{raw}{eol}"
+                )
                 written += 1
             if kind == "success":
                 counts.succeeded += written
