@@ -97,11 +97,35 @@ async def test_200k_rows_under_faults_nothing_lost_nothing_doubled(tmp_path: Pat
         stored = await stored_external_ids(emu.instance_url, fresh.access_token)
     counts = check_accounting(tmp_path / "out", total, stored)
     assert counts["success"] == result.succeeded and result.records == total
-    assert counts["failed"] == result.failed >= total // 97  # the bad rows, with their reasons
-    assert result.records_retried > 0  # lock failures and failed jobs' rows went round again
+    assert counts["failed"] == result.failed and counts["unprocessed"] == result.unprocessed
+    # Every bad row is reported with its reason: failed with Salesforce's error, or unprocessed
+    # because its job failed (a job may fail again in the last retry round), with the job's error.
     summary = orjson.loads(result.summary_file.read_bytes())
+    job_errors = {j["job_id"]: j["error_message"] for j in summary["jobs"] if j["state"] == "Failed"}
+    failed_by_record = {int(r["asyncbulk__record"]): r for r in read_result(tmp_path / "out" / "failed.csv")}
+    unprocessed = {int(r["asyncbulk__record"]): r for r in read_result(tmp_path / "out" / "unprocessed.csv")}
+    assert all(job_errors.get(r["asyncbulk__job_id"]) for r in unprocessed.values())
+    for record in range(97, total + 1, 97):
+        if record in failed_by_record:
+            assert failed_by_record[record]["sf__Error"].startswith("REQUIRED_FIELD_MISSING:")
+        else:
+            assert record in unprocessed, record
+    assert result.records_retried > 0  # lock failures and failed jobs' rows went round again
+    injected = stats["faults_injected"]
+    for kind in (
+        "error_500",
+        "error_503",
+        "limit_exceeded",
+        "drop_before",
+        "drop_after",
+        "job_failed",
+        "lock_failure",
+    ):
+        assert injected.get(kind, 0) > 0, f"no {kind} fault was injected: the test proves less than it says"
+    assert stats["tokens_issued"] > 2  # tokens expired mid-load and were refreshed
     print(
-        f"\nfaults: {total} rows, {stats['requests']} requests, {len(result.jobs)} jobs "
+        f"\nfaults: {total} rows, {stats['requests']} requests, injected {injected}, "
+        f"{stats['tokens_issued']} tokens issued, {len(result.jobs)} jobs "
         f"({sum(1 for j in summary['jobs'] if j['state'] == 'Failed')} Failed), "
         f"{result.records_retried} records retried; succeeded {result.succeeded}, "
         f"failed {result.failed}, unprocessed {result.unprocessed}"

@@ -97,6 +97,8 @@ class EmulatorState:
             **self.jobs.usage,
             "api_usage": self.api_usage,
             "api_limit": self.config.api_request_limit,
+            "faults_injected": dict(self.faults.injected),
+            "tokens_issued": self.tokens.issued,
             "jobs": {
                 state: sum(1 for j in self.jobs.list_jobs() if j.state == state)
                 for state in ("Open", "UploadComplete", "InProgress", "JobComplete", "Failed", "Aborted")

@@ -6,6 +6,7 @@ the same sequence of faults on every run (given the same sequence of requests).
 
 from __future__ import annotations
 
+import collections
 import enum
 import random
 import threading
@@ -38,6 +39,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.config = config
         self._rng = random.Random(config.seed)
+        #: Faults injected so far, by kind (request faults, "slow", "job_failed", "lock_failure").
+        self.injected: collections.Counter[str] = collections.Counter()
 
     def set(self, config: FaultConfig) -> None:
         """Switch to new fault rates (and reseed) at runtime."""
@@ -66,17 +69,22 @@ class FaultInjector:
             (RequestFault.DROP_AFTER, cfg.drop_after),
         ):
             if self._hit(rate):
+                self.injected[fault.value] += 1
                 return fault
         return RequestFault.NONE
 
     def slow(self) -> float:
         """Seconds to delay this request (0 for most)."""
-        return self.config.slow_seconds if self._hit(self.config.slow) else 0.0
+        if self._hit(self.config.slow):
+            self.injected["slow"] += 1
+            return self.config.slow_seconds
+        return 0.0
 
     def job_fails_at(self, batches: int) -> int | None:
         """For a job of ``batches`` batches: the batch index at which it fails, or ``None``."""
         if batches <= 0 or not self._hit(self.config.job_failed):
             return None
+        self.injected["job_failed"] += 1
         with self._lock:
             return self._rng.randrange(batches)
 
@@ -87,6 +95,9 @@ class FaultInjector:
             return None
 
         def fail(_row: int) -> bool:
-            return self._hit(rate)
+            if self._hit(rate):
+                self.injected["lock_failure"] += 1
+                return True
+            return False
 
         return fail
