@@ -310,14 +310,11 @@ class Poller:
                     sample if self._finish_gap is None else 0.5 * self._finish_gap + 0.5 * sample
                 )
             self._last_finish_at = now
-        changed = any(str(i.get("state")) != self._watches[j].state for j, i in listed.items())
-        interval = self._list_interval
         if self._finish_gap is not None:
             interval = self._clamp(self._finish_gap / 2)
-        elif changed:
-            interval = max(self._config.minimum, interval / self._config.factor)
         else:
-            interval = min(self._config.maximum, interval * self._config.factor)
+            # Nothing learned yet: back off. A job going InProgress says little about when it ends.
+            interval = self._clamp(self._list_interval * self._config.factor)
         self._list_interval = interval
         due = now + self._jitter(interval)
         for watch in list(self._watches.values()):
