@@ -104,7 +104,7 @@ def test_targets_pass_and_miss() -> None:
             jobs=10,
             requests_by_kind={"job_info": 60},
         ),
-        _run("base", "split-merge", 1, 40, 1, child={"split_mb_per_s": 600.0}),
+        _run("base", "split-merge", 1, 40, 1, child={"chunk_mb_per_s": 600.0, "validate_mb_per_s": 250.0}),
     ]
     found = [(t.name, t.verdict) for t in _report.targets(runs, "sf-default")]
     assert found == [
