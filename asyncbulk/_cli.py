@@ -24,7 +24,7 @@ import orjson
 
 from ._auth import Auth, auth_from_options
 from ._client import BulkClient
-from ._config import ChunkConfig, ColumnDelimiter, LineEnding, Operation, PollConfig
+from ._config import ChunkConfig, ColumnDelimiter, ConcurrencyConfig, LineEnding, Operation, PollConfig
 from ._exceptions import AsyncBulkError, InputError, NotFoundError, ResumeError
 from ._types import LoadResult
 
@@ -124,7 +124,8 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
         "--concurrency",
         metavar="N",
         type=int,
-        help="jobs in flight at once (default: 10), e.g. --concurrency 5",
+        help=f"jobs in flight at once (default: {ConcurrencyConfig().max_concurrent_jobs}), "
+        "e.g. --concurrency 5",
     )
     parser.add_argument(
         "--json",
@@ -140,8 +141,8 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
         "--poll-interval",
         metavar="SECONDS",
         type=float,
-        help="first wait between two job status checks (default: 1.0; it grows while nothing "
-        "changes, up to 15), e.g. --poll-interval 0.5",
+        help=f"first wait between two job status checks (default: {PollConfig().initial}; later "
+        f"waits follow the org's pace, up to {PollConfig().maximum:g}), e.g. --poll-interval 0.5",
     )
 
 
@@ -202,13 +203,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--chunk-records",
         metavar="N",
         type=int,
-        help="records per job at most (default: 100000), e.g. --chunk-records 50000",
+        help=f"records per job at most (default: {ChunkConfig().max_records}), e.g. --chunk-records 100000",
     )
     load.add_argument(
         "--chunk-bytes",
         metavar="N",
         type=int,
-        help="bytes of CSV per job at most (default: 50000000), e.g. --chunk-bytes 20000000",
+        help=f"bytes of CSV per job at most (default: {ChunkConfig().max_bytes}), "
+        "e.g. --chunk-bytes 20000000",
     )
     load.add_argument(
         "--delimiter",
@@ -598,7 +600,12 @@ def _poll_config(args: argparse.Namespace) -> PollConfig | None:
         return None
     if interval <= 0:
         raise _CommandError(f"--poll-interval must be a positive number, got {interval}")
-    return PollConfig(initial=interval, minimum=min(0.25, interval), maximum=max(15.0, interval))
+    defaults = PollConfig()
+    return PollConfig(
+        initial=interval,
+        minimum=min(defaults.minimum, interval),
+        maximum=max(defaults.maximum, interval),
+    )
 
 
 def _ca_file(args: argparse.Namespace) -> str | None:
