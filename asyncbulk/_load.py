@@ -135,7 +135,6 @@ class _Job:
     error: str | None = None
     started: float = 0.0
     finished: float = 0.0
-    merged: bool = False
     #: Which progress counter the job is counted in: "", "queued", "in_progress" or "done".
     bucket: str = ""
     #: Its records were counted as read (and uploaded) already.
@@ -285,7 +284,6 @@ class _Load:
         *,
         resume: bool,
     ) -> None:
-        self.conn = connection
         self.client = connection.client
         self.source = source
         self.options = options
@@ -311,9 +309,6 @@ class _Load:
         self.records_total = 0
         self.notes: list[str] = []
         self.poller = Poller(self.client, options.poll, self._on_job_update)
-        #: Jobs in flight at most (for the concurrency spy in tests and the summary).
-        self.max_in_flight = 0
-        self._in_flight = 0
 
     # -- the whole run -------------------------------------------------------------------------------
 
@@ -522,7 +517,6 @@ class _Load:
                     job.job_id = previous.get("job_id")
                     job.state = previous.get("state", "JobComplete")
                     job.submit = previous.get("mode", "")
-                    job.merged = True
                     job.counts = MergeCounts(**previous.get("counts", {}))
                     processed = job.counts.succeeded + job.counts.failed
                     self.progress.update(
@@ -539,8 +533,6 @@ class _Load:
                 tg.start_soon(self._run_job, job, previous)
 
     async def _run_job(self, job: _Job, previous: dict[str, Any]) -> None:
-        self._in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             job.started = time.monotonic()
             if previous:
@@ -569,7 +561,6 @@ class _Load:
             job.finished = time.monotonic()
             await self._collect(job)
         finally:
-            self._in_flight -= 1
             self.limiter.release_on_behalf_of(job)
 
     async def _reattach(self, job: _Job, previous: dict[str, Any]) -> None:
@@ -879,7 +870,6 @@ class _Load:
             sizes = await anyio.to_thread.run_sync(self.merger.flush)
             _crash_point("merge")
             job.counts = counts
-            job.merged = True
             await self._log(
                 "merged",
                 job,
