@@ -24,7 +24,9 @@ multipart create          never repeated: :class:`AmbiguousCreateError` tells th
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -118,9 +120,12 @@ class FileRange:
         """Bytes this range sends, prefix included."""
         return len(self.prefix) + self.end - self.start
 
-    def chunks(self) -> _RangeStream:
-        """The prefix, then the range in chunks of at most ``chunk_size`` bytes (a fresh stream)."""
-        return _RangeStream(self)
+    def chunks(self, limiter: anyio.CapacityLimiter | None = None) -> _RangeStream:
+        """The prefix, then the range in chunks of at most ``chunk_size`` bytes (a fresh stream).
+
+        :param limiter: the worker threads the file reads may use (anyio's default otherwise).
+        """
+        return _RangeStream(self, limiter)
 
 
 class _RangeStream:
@@ -132,8 +137,9 @@ class _RangeStream:
     nobody waits for.
     """
 
-    def __init__(self, source: FileRange) -> None:
+    def __init__(self, source: FileRange, limiter: anyio.CapacityLimiter | None = None) -> None:
         self._source = source
+        self._limiter = limiter
         self._left = source.end - source.start
         self._prefix: bytes | None = source.prefix or None
         self._file: IO[bytes] | None = None
@@ -150,9 +156,10 @@ class _RangeStream:
             await self.aclose()
             raise StopAsyncIteration
         if self._file is None:
-            self._file = await anyio.to_thread.run_sync(open, self._source.path, "rb")
-            await anyio.to_thread.run_sync(self._file.seek, self._source.start)
-        chunk = await anyio.to_thread.run_sync(self._file.read, min(self._source.chunk_size, self._left))
+            self._file = await anyio.to_thread.run_sync(open, self._source.path, "rb", limiter=self._limiter)
+            await anyio.to_thread.run_sync(self._file.seek, self._source.start, limiter=self._limiter)
+        size = min(self._source.chunk_size, self._left)
+        chunk = await anyio.to_thread.run_sync(self._file.read, size, limiter=self._limiter)
         if not chunk:
             await self.aclose()
             raise OSError(f"{self._source.path}: file ended {self._left} bytes before the range did")
@@ -310,6 +317,11 @@ class BulkClient:
             self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._refresh_lock = anyio.Lock()
+        #: Worker threads for file work (upload reads here, and the loader's merges): every extra
+        #: thread that allocates gets a malloc arena of its own, which showed as ~35 MB more peak
+        #: memory in a million-row load. Download writes use one more, aiofiles' executor.
+        self.threads = anyio.CapacityLimiter(2)
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         #: Requests sent (every attempt that may have reached the server).
         self.requests_made = 0
         #: The same, by kind: create, multipart, upload, close, abort, job_info, job_list, results,
@@ -323,6 +335,7 @@ class BulkClient:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="asyncbulk-io")
         connector = aiohttp.TCPConnector(limit=self._connections, ssl=self._ssl)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -346,6 +359,9 @@ class BulkClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     def __repr__(self) -> str:
         return (
@@ -466,7 +482,7 @@ class BulkClient:
             body = lambda: raw  # noqa: E731
         elif isinstance(data, FileRange):
             file_range = data
-            body = file_range.chunks
+            body = functools.partial(file_range.chunks, self.threads)
             # An explicit length keeps aiohttp from switching to chunked transfer encoding.
             headers["Content-Length"] = str(file_range.size)
         else:
@@ -613,7 +629,7 @@ class BulkClient:
 
         async def handle(response: aiohttp.ClientResponse) -> int:
             written = 0
-            async with aiofiles.open(partial, "wb") as file:
+            async with aiofiles.open(partial, "wb", executor=self._executor) as file:
                 if response.status != 204:
                     async for chunk in response.content.iter_chunked(_CHUNK):
                         await file.write(chunk)

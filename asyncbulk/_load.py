@@ -19,12 +19,12 @@ import math
 import os
 import signal
 import time
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import orjson
@@ -70,6 +70,7 @@ Rows = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 Source = str | os.PathLike[str] | Rows
 
 _WORK_DIR = ".asyncbulk"
+T = TypeVar("T")
 
 #: ``errorMessage`` prefixes of jobs that failed for a passing reason (Bulk exception codes, BG
 #: Errors): their unprocessed rows are sent again. "InvalidBatch : Field name not found" and other
@@ -293,6 +294,8 @@ class _Load:
         self.resume = resume
         self.limiter = anyio.CapacityLimiter(connection.concurrency.max_concurrent_jobs)
         self.merge_lock = anyio.Lock()
+        # File work shares the client's few worker threads (see BulkClient.threads).
+        self._threads = connection.client.threads
         self.adopt_lock = anyio.Lock()
         self.jobs: list[_Job] = []
         self._by_id: dict[str, _Job] = {}
@@ -310,11 +313,15 @@ class _Load:
         self.notes: list[str] = []
         self.poller = Poller(self.client, options.poll, self._on_job_update)
 
+    async def _thread(self, func: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``func`` in one of this load's worker threads."""
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
+
     # -- the whole run -------------------------------------------------------------------------------
 
     async def run(self) -> LoadResult:
         self.requests_at_start = self.client.requests_made
-        await anyio.to_thread.run_sync(lambda: self.work_dir.mkdir(parents=True, exist_ok=True))
+        await self._thread(lambda: self.work_dir.mkdir(parents=True, exist_ok=True))
         main = await self._prepare_input()
         plan = await self._plan(main)
         await self._check_object()
@@ -353,12 +360,12 @@ class _Load:
         source = self.source
         if isinstance(source, str | os.PathLike):
             path = Path(source)
-            if not await anyio.to_thread.run_sync(path.is_file):
-                exists = await anyio.to_thread.run_sync(path.exists)
+            if not await self._thread(path.is_file):
+                exists = await self._thread(path.exists)
                 raise InputError("not a file" if exists else "no such file", path=str(path))
             if opts.encoding.replace("_", "-").lower() not in ("utf-8", "utf8", "utf-8-sig"):
                 dest = self.work_dir / "input.utf8.csv"
-                await anyio.to_thread.run_sync(_split.transcode_to_utf8, path, dest, opts.encoding)
+                await self._thread(_split.transcode_to_utf8, path, dest, opts.encoding)
                 path = dest
         else:
             path = self.work_dir / "input.csv"
@@ -368,7 +375,7 @@ class _Load:
                 delimiter=opts.column_delimiter,
                 line_ending=opts.line_ending or LineEnding.LF,
             )
-        layout = await anyio.to_thread.run_sync(
+        layout = await self._thread(
             lambda: _split.inspect_layout(path, delimiter=opts.column_delimiter, line_ending=opts.line_ending)
         )
         return _Input(path, layout)
@@ -377,7 +384,7 @@ class _Load:
         """The structural pass and the chunk plan, in one read of the file, before any job exists."""
         opts = self.options
         self._check_columns(main)
-        split = await anyio.to_thread.run_sync(
+        split = await self._thread(
             lambda: _split.split(
                 main.path, main.layout, max_records=opts.chunks.max_records, max_bytes=opts.chunks.max_bytes
             )
@@ -444,19 +451,19 @@ class _Load:
         # The user's own file identifies the input, not a transcoded copy (rewritten on every run);
         # rows from an iterable are identified by the whole serialised content.
         if isinstance(self.source, str | os.PathLike):
-            identity = await anyio.to_thread.run_sync(file_identity, Path(self.source))
+            identity = await self._thread(file_identity, Path(self.source))
         else:
-            identity = await anyio.to_thread.run_sync(functools.partial(file_identity, main.path, whole=True))
+            identity = await self._thread(functools.partial(file_identity, main.path, whole=True))
         options = self.options.journal_view()
         header = {"input": identity, "options": options, "chunks": len(plan)}
         assert self.merger is not None
         merger = self.merger
         self.normalizer = Normalizer(main.layout.columns, self._field_types)
         if not self.resume:
-            self.journal = await anyio.to_thread.run_sync(Journal.create, self.out_dir, header)
-            await anyio.to_thread.run_sync(merger.open)
+            self.journal = await self._thread(Journal.create, self.out_dir, header)
+            await self._thread(merger.open)
             return
-        events = await anyio.to_thread.run_sync(Journal.read, self.out_dir)
+        events = await self._thread(Journal.read, self.out_dir)
         start = events[0]
         if start.get("input") != identity:
             raise ResumeError(
@@ -485,12 +492,12 @@ class _Load:
         self.journal = Journal(self.out_dir / "journal.jsonl")
         # Rows a crash left in the merged files after the last recorded merge are cut off here;
         # their job is merged again below, so nothing is lost and nothing is written twice.
-        await anyio.to_thread.run_sync(lambda: merger.open(sizes=sizes))
+        await self._thread(lambda: merger.open(sizes=sizes))
         await self._log_plain({"event": "resumed", "t": time.time()})
 
     async def _log_plain(self, record: dict[str, Any]) -> None:
         if self.journal is not None:
-            await anyio.to_thread.run_sync(self.journal.write, record)
+            await self._thread(self.journal.write, record)
 
     async def _log(self, event: str, job: _Job, **extra: Any) -> None:
         if self.journal is None:
@@ -503,7 +510,7 @@ class _Load:
             "t": time.time(),
             **extra,
         }
-        await anyio.to_thread.run_sync(self.journal.write, record)
+        await self._thread(self.journal.write, record)
 
     # -- jobs ----------------------------------------------------------------------------------------
 
@@ -609,9 +616,7 @@ class _Load:
             await self._created_multipart(job, info)
 
     async def _read(self, job: _Job) -> bytes:
-        return await anyio.to_thread.run_sync(
-            _split.read_chunk, job.source.path, job.source.layout, job.chunk
-        )
+        return await self._thread(_split.read_chunk, job.source.path, job.source.layout, job.chunk)
 
     def _job_spec(self, job: _Job) -> dict[str, Any]:
         layout = job.source.layout
@@ -756,14 +761,14 @@ class _Load:
             job_id = str(candidate["id"])
             info = await self.poller.wait(self.poller.watch(job_id, job.chunk.records))
             probe_dir = self.work_dir / "probe" / job_id
-            await anyio.to_thread.run_sync(functools.partial(probe_dir.mkdir, parents=True, exist_ok=True))
+            await self._thread(functools.partial(probe_dir.mkdir, parents=True, exist_ok=True))
             sample: list[list[str]] = []
             for kind, skip in (("successful", 2), ("failed", 2), ("unprocessed", 0)):
                 if kind == "unprocessed" and info.get("state") == "JobComplete":
                     continue
                 dest = probe_dir / f"{kind}.csv"
                 await self.client.download_results(job_id, kind, dest)
-                sample += await anyio.to_thread.run_sync(_sample_rows, dest, delimiter, skip, 50)
+                sample += await self._thread(_sample_rows, dest, delimiter, skip, 50)
             if sample and all(index.lookup(values) is not None for values in sample):
                 matching.append(candidate)
         return matching
@@ -823,7 +828,7 @@ class _Load:
         """Download a finished job's results and merge them."""
         assert job.job_id is not None and self.merger is not None and self.normalizer is not None
         job_dir = self.work_dir / "jobs" / job.job_id
-        await anyio.to_thread.run_sync(lambda: job_dir.mkdir(parents=True, exist_ok=True))
+        await self._thread(lambda: job_dir.mkdir(parents=True, exist_ok=True))
         processed = int(job.info.get("numberRecordsProcessed") or 0)
         paths: dict[str, Path | None] = {"successful": None, "failed": None, "unprocessed": None}
         kinds = ["successful", "failed"]
@@ -845,9 +850,12 @@ class _Load:
 
         def merge() -> MergeCounts:
             assert self.merger is not None and self.normalizer is not None
-            index = RowIndex(self.normalizer)
-            rows = iter_range_rows(job.source.path, job.chunk.start, job.chunk.size, delimiter)
-            index.extend(rows, numbers)
+
+            def rows() -> Iterator[list[str]]:
+                return iter_range_rows(job.source.path, job.chunk.start, job.chunk.size, delimiter)
+
+            index = RowIndex(self.normalizer, source=lambda: zip(numbers, rows(), strict=False))
+            index.extend(rows(), numbers)
             held: list[RetryRow] = []
             counts = self.merger.merge_job(
                 job_id=job.job_id or "",
@@ -866,8 +874,8 @@ class _Load:
 
         job_held: list[RetryRow] = []
         async with self.merge_lock:
-            counts = await anyio.to_thread.run_sync(merge)
-            sizes = await anyio.to_thread.run_sync(self.merger.flush)
+            counts = await self._thread(merge)
+            sizes = await self._thread(self.merger.flush)
             _crash_point("merge")
             job.counts = counts
             await self._log(
@@ -902,16 +910,14 @@ class _Load:
             planned = self.known_rounds.get(round_no)
             if planned is not None:  # resuming: the round was written before the crash
                 path, records = Path(planned["path"]), [int(r) for r in planned["records"]]
-                layout, plan = await anyio.to_thread.run_sync(
-                    _plan_retry_file, path, main.layout, self.options.chunks
-                )
+                layout, plan = await self._thread(_plan_retry_file, path, main.layout, self.options.chunks)
             else:
                 rows = sorted(self.held.get(round_no - 1, ()), key=lambda r: r.record)
                 if not rows:
                     return
                 path = self.work_dir / f"retry-{round_no}.csv"
                 records = [r.record for r in rows]
-                layout, plan = await anyio.to_thread.run_sync(
+                layout, plan = await self._thread(
                     _write_retry_file, path, main.layout, rows, self.options.chunks
                 )
                 await self._log_plain(
@@ -987,10 +993,10 @@ class _Load:
             notes=tuple(self.notes),
         )
         if merger is not None:
-            await anyio.to_thread.run_sync(merger.close)
-        await anyio.to_thread.run_sync(_write_summary, result, self.poller, error)
+            await self._thread(merger.close)
+        await self._thread(_write_summary, result, self.poller, error)
         if self.journal is not None:
-            await anyio.to_thread.run_sync(self.journal.close)
+            await self._thread(self.journal.close)
         await self.progress.emit("finished")
         if error is None:
             accounted = succeeded + failed + unprocessed

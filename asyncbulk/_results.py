@@ -116,10 +116,19 @@ def exact_key(row: Sequence[str]) -> int:
 class RowIndex:
     """Input records of one job, by exact and by normalised key (hashes only)."""
 
-    def __init__(self, normalizer: Normalizer) -> None:
+    def __init__(
+        self,
+        normalizer: Normalizer,
+        source: Callable[[], Iterable[tuple[int, Sequence[str]]]] | None = None,
+    ) -> None:
+        """:param source: reads the indexed rows again, as (record, row) pairs. With it the
+        normalised keys are computed only if a result row has no exact match (most jobs need
+        none: text comes back as sent); without it they are computed as rows are added.
+        """
         self._normalizer = normalizer
+        self._source = source
         self._exact: dict[int, int | list[int]] = {}
-        self._loose: dict[int, int | list[int]] = {}
+        self._loose: dict[int, int | list[int]] | None = None if source is not None else {}
         self.count = 0
         #: Sums of the record numbers and of their squares: with the count, a cheap check that the
         #: results matched every record once (see :meth:`ResultMerger.merge_job`).
@@ -145,8 +154,7 @@ class RowIndex:
         """Index input ``rows`` as the records numbered ``records`` (a tight loop: the merge's hot path)."""
         exact = self._exact
         add = self._add
-        normalizer = self._normalizer
-        trivial = normalizer.trivial
+        loose = self._loose
         count = sum1 = sum2 = 0
         numbers = []
         for record, row in zip(records, rows, strict=False):
@@ -155,10 +163,8 @@ class RowIndex:
                 add(exact, key, record)
             else:
                 exact[key] = record
-            # With text columns only, the normalised key equals the exact one unless a cell is
-            # "#N/A": skip that second hash, the merge's largest cost, for the common case.
-            if not trivial or "#N/A" in row:
-                add(self._loose, normalizer.key(row), record)
+            if loose is not None:
+                self._add_loose(loose, row, record)
             count += 1
             sum1 += record
             sum2 += record * record
@@ -168,6 +174,20 @@ class RowIndex:
         self.sum2 += sum2
         self._numbers.append(numbers)
 
+    def _add_loose(self, loose: dict[int, int | list[int]], row: Sequence[str], record: int) -> None:
+        # With text columns only, the normalised key equals the exact one unless a cell is
+        # "#N/A": skip that second hash for the common case.
+        if not self._normalizer.trivial or "#N/A" in row:
+            self._add(loose, self._normalizer.key(row), record)
+
+    def _build_loose(self) -> dict[int, int | list[int]]:
+        loose: dict[int, int | list[int]] = {}
+        if self._source is not None:
+            for record, row in self._source():
+                self._add_loose(loose, row, record)
+        self._loose = loose
+        return loose
+
     @property
     def records(self) -> list[int]:
         """Every record number indexed."""
@@ -176,8 +196,10 @@ class RowIndex:
     def lookup(self, values: Sequence[str]) -> int | list[int] | None:
         """The record (or the candidate records) whose values are ``values``."""
         found = self._exact.get(hash(tuple(values)))
-        if found is None and self._loose:
-            found = self._loose.get(self._normalizer.key(values))
+        if found is None:
+            loose = self._loose if self._loose is not None else self._build_loose()
+            if loose:
+                found = loose.get(self._normalizer.key(values))
         return found
 
 
