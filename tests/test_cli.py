@@ -273,6 +273,8 @@ def test_refused_token_is_an_error_without_the_token(
         "Contact",
         str(src),
         "--json",
+        "--out",
+        str(tmp_path / "out"),
         *FAST,
         "--instance-url",
         emu.instance_url,
