@@ -92,7 +92,6 @@ class Poller:
         self._last_finish_at: float | None = None
         self._finish_gap: float | None = None
         self.status_requests = 0
-        self.list_requests = 0
 
     # -- registration ------------------------------------------------------------------------------
 
@@ -119,22 +118,10 @@ class Poller:
         assert watch.info is not None
         return watch.info
 
-    def forget(self, job_id: str) -> None:
-        """Stop following a job (its waiter is released with whatever was last seen)."""
-        watch = self._watches.pop(job_id, None)
-        if watch is not None:
-            watch.info = watch.info or {"id": job_id, "state": watch.state or "Unknown"}
-            watch.done.set()
-
     def close(self) -> None:
         """End the loop after its current round."""
         self._closed = True
         self._wake()
-
-    @property
-    def active(self) -> int:
-        """Jobs being followed."""
-        return len(self._watches)
 
     # -- pacing ------------------------------------------------------------------------------------
 
@@ -289,7 +276,6 @@ class Poller:
             if job_id in self._watches:
                 listed[job_id] = info
         self._list_pages = 1 + max(seen - 1, 0) // 1000  # Salesforce pages the list by 1,000
-        self.list_requests += self._list_pages
         self.status_requests += self._list_pages
         finished = [j for j, i in listed.items() if i.get("state") in TERMINAL_STATES]
 
@@ -301,15 +287,7 @@ class Poller:
             for job_id in finished:
                 tg.start_soon(one, job_id)
         now = self._clock()
-        if finished:
-            # Jobs finish one after another at the org's pace: the gap between finishes sets the
-            # cadence, so a finish is seen within half a gap at a cost of about two lists a job.
-            if self._last_finish_at is not None:
-                sample = (now - self._last_finish_at) / len(finished)
-                self._finish_gap = (
-                    sample if self._finish_gap is None else 0.5 * self._finish_gap + 0.5 * sample
-                )
-            self._last_finish_at = now
+        self._note_finishes(len(finished), now)
         if self._finish_gap is not None:
             interval = self._clamp(self._finish_gap / 2)
         else:
