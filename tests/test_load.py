@@ -297,3 +297,26 @@ async def test_rerendered_values_map_back_to_their_records(emulator: Emulator, t
         and r["HasOptedOutOfEmail"] != rows[int(r["asyncbulk__record"]) - 1][2]
         for r in success
     )
+
+
+async def test_polling_spends_few_requests_per_job(tmp_path: Path) -> None:
+    from asyncbulk.emulator import EmulatorConfig
+
+    # A paced org: 2 workers x 4,000 records/s, 20 jobs queued 8 at a time. One poll loop for all
+    # of them must cost a small multiple of the job count, not one request per job per tick.
+    async with Emulator(EmulatorConfig(workers=2, batch_size=500, records_per_second=4_000)) as emu:
+        src = write_csv(tmp_path / "in.csv", contact_rows(10_000, seed=21))
+        result = await run_load(
+            emu,
+            src,
+            tmp_path / "out",
+            chunks=ChunkConfig(max_records=500),
+            concurrency=8,
+            poll=PollConfig(initial=0.1, minimum=0.05, maximum=1.0),
+        )
+        by_kind = emu.stats()["requests_by_kind"]
+    assert result.succeeded == 10_000 and len(result.jobs) == 20
+    status = by_kind["job_info"] + by_kind["job_list"]
+    assert by_kind["job_list"] > 0  # the job list served several jobs at once
+    print(f"\nstatus requests: {status} for {len(result.jobs)} jobs ({by_kind})")
+    assert status <= 4 * len(result.jobs), by_kind
