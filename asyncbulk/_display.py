@@ -269,47 +269,7 @@ def _isatty(stream: TextIO) -> bool:
 
 def summary_dict(result: LoadResult, *, exit_code: int | None = None) -> dict[str, Any]:
     """The summary as plain JSON types (``--json``); never holds a credential."""
-    data: dict[str, Any] = {
-        "object": result.object,
-        "operation": result.operation,
-        "ok": result.ok,
-        "records": result.records,
-        "succeeded": result.succeeded,
-        "failed": result.failed,
-        "unprocessed": result.unprocessed,
-        "unmatched": result.unmatched,
-        "records_retried": result.records_retried,
-        "cancelled": result.cancelled,
-        "seconds": result.seconds,
-        "records_per_second": round(result.rate, 1),
-        "api_requests": result.api_requests,
-        "api_usage": list(result.api_usage) if result.api_usage else None,
-        "batches": result.batches,
-        "files": {
-            "success": str(result.success_file),
-            "failed": str(result.failed_file),
-            "unprocessed": str(result.unprocessed_file),
-            "summary": str(result.summary_file),
-        },
-        "jobs": [
-            {
-                "chunk": job.chunk,
-                "round": job.round,
-                "job_id": job.job_id,
-                "state": job.state,
-                "first_record": job.first_record,
-                "records": job.records,
-                "succeeded": job.succeeded,
-                "failed": job.failed,
-                "unprocessed": job.unprocessed,
-                "error_message": job.error_message,
-                "submit": job.submit,
-                "seconds": job.seconds,
-            }
-            for job in result.jobs
-        ],
-        "notes": list(result.notes),
-    }
+    data = result.to_dict()
     if exit_code is not None:
         data["exit_code"] = exit_code
     return data

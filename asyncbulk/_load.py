@@ -1074,45 +1074,9 @@ def _crash_point(name: str) -> None:
 
 def _write_summary(result: LoadResult, poller: Poller, error: BaseException | None) -> None:
     summary = {
-        "object": result.object,
-        "operation": result.operation,
-        "records": result.records,
-        "succeeded": result.succeeded,
-        "failed": result.failed,
-        "unprocessed": result.unprocessed,
-        "unmatched_or_ambiguous": result.unmatched,
-        "records_retried": result.records_retried,
-        "cancelled": result.cancelled,
+        **result.to_dict(),
         "error": None if error is None else f"{type(error).__name__}: {error}",
-        "seconds": result.seconds,
-        "records_per_second": round(result.rate, 1),
-        "api_requests": result.api_requests,
         "status_requests": poller.status_requests,
-        "api_usage": list(result.api_usage) if result.api_usage else None,
-        "batches": result.batches,
-        "files": {
-            "success": str(result.success_file),
-            "failed": str(result.failed_file),
-            "unprocessed": str(result.unprocessed_file),
-        },
-        "jobs": [
-            {
-                "chunk": j.chunk,
-                "round": j.round,
-                "job_id": j.job_id,
-                "state": j.state,
-                "submit": j.submit,
-                "first_record": j.first_record,
-                "records": j.records,
-                "succeeded": j.succeeded,
-                "failed": j.failed,
-                "unprocessed": j.unprocessed,
-                "error_message": j.error_message,
-                "seconds": j.seconds,
-            }
-            for j in result.jobs
-        ],
-        "notes": list(result.notes),
     }
     result.summary_file.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
 

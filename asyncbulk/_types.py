@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = ["JobReport", "LoadResult"]
 
@@ -75,3 +76,47 @@ class LoadResult:
     def rate(self) -> float:
         """Records per second over the whole load."""
         return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON types: what ``summary.json`` and ``--json`` hold (no credential)."""
+        return {
+            "object": self.object,
+            "operation": self.operation,
+            "ok": self.ok,
+            "records": self.records,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "unprocessed": self.unprocessed,
+            "unmatched": self.unmatched,
+            "records_retried": self.records_retried,
+            "cancelled": self.cancelled,
+            "seconds": self.seconds,
+            "records_per_second": round(self.rate, 1),
+            "api_requests": self.api_requests,
+            "api_usage": list(self.api_usage) if self.api_usage else None,
+            "batches": self.batches,
+            "files": {
+                "success": str(self.success_file),
+                "failed": str(self.failed_file),
+                "unprocessed": str(self.unprocessed_file),
+                "summary": str(self.summary_file),
+            },
+            "jobs": [
+                {
+                    "chunk": job.chunk,
+                    "round": job.round,
+                    "job_id": job.job_id,
+                    "state": job.state,
+                    "submit": job.submit,
+                    "first_record": job.first_record,
+                    "records": job.records,
+                    "succeeded": job.succeeded,
+                    "failed": job.failed,
+                    "unprocessed": job.unprocessed,
+                    "error_message": job.error_message,
+                    "seconds": job.seconds,
+                }
+                for job in self.jobs
+            ],
+            "notes": list(self.notes),
+        }
