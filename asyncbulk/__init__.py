@@ -14,34 +14,49 @@ from ._auth import Credentials as Credentials
 from ._auth import JwtBearer as JwtBearer
 from ._auth import RefreshToken as RefreshToken
 from ._auth import SfCli as SfCli
+from ._auth import SfCliError as SfCliError
 from ._auth import StaticToken as StaticToken
 from ._auth import UsernamePassword as UsernamePassword
+from ._bulk import BulkClient as BulkClient
+from ._bulk import FileRange as FileRange
+from ._bulk import JobInfo as JobInfo
+from ._bulk import JobState as JobState
+from ._bulk import ResultKind as ResultKind
+from ._config import BadRows as BadRows
 from ._config import ChunkConfig as ChunkConfig
 from ._config import ColumnDelimiter as ColumnDelimiter
 from ._config import ConcurrencyConfig as ConcurrencyConfig
 from ._config import LineEnding as LineEnding
+from ._config import LoadOptions as LoadOptions
 from ._config import Operation as Operation
+from ._config import OptionError as OptionError
 from ._config import PollConfig as PollConfig
 from ._config import RetryConfig as RetryConfig
+from ._display import ProgressDisplay as ProgressDisplay
 from ._exceptions import AccountingError as AccountingError
 from ._exceptions import AmbiguousSubmitError as AmbiguousSubmitError
 from ._exceptions import ApiError as ApiError
 from ._exceptions import AsyncBulkError as AsyncBulkError
 from ._exceptions import AuthenticationError as AuthenticationError
+from ._exceptions import InputChangedError as InputChangedError
 from ._exceptions import InputError as InputError
 from ._exceptions import InvalidJobStateError as InvalidJobStateError
 from ._exceptions import NotFoundError as NotFoundError
+from ._exceptions import PreflightError as PreflightError
 from ._exceptions import RequestLimitError as RequestLimitError
 from ._exceptions import ResumeError as ResumeError
 from ._exceptions import TransportError as TransportError
+from ._exceptions import UnfinishedLoadError as UnfinishedLoadError
 from ._load import Connection as Connection
 from ._load import load as load
+from ._progress import ProgressCallback as ProgressCallback
 from ._progress import ProgressEvent as ProgressEvent
 from ._progress import ProgressSnapshot as ProgressSnapshot
-from ._types import JobReport as JobReport
-from ._types import LoadResult as LoadResult
+from ._result import JobReport as JobReport
+from ._result import LoadPlan as LoadPlan
+from ._result import LoadResult as LoadResult
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AccountingError",
@@ -50,30 +65,45 @@ __all__ = [
     "AsyncBulkError",
     "Auth",
     "AuthenticationError",
+    "BadRows",
+    "BulkClient",
     "ChunkConfig",
     "ClientCredentials",
     "ColumnDelimiter",
     "ConcurrencyConfig",
     "Connection",
     "Credentials",
+    "FileRange",
+    "InputChangedError",
     "InputError",
     "InvalidJobStateError",
+    "JobInfo",
     "JobReport",
+    "JobState",
     "JwtBearer",
     "LineEnding",
+    "LoadOptions",
+    "LoadPlan",
     "LoadResult",
     "NotFoundError",
     "Operation",
+    "OptionError",
     "PollConfig",
+    "PreflightError",
+    "ProgressCallback",
+    "ProgressDisplay",
     "ProgressEvent",
     "ProgressSnapshot",
     "RefreshToken",
     "RequestLimitError",
+    "ResultKind",
     "ResumeError",
     "RetryConfig",
     "SfCli",
+    "SfCliError",
     "StaticToken",
     "TransportError",
+    "UnfinishedLoadError",
     "UsernamePassword",
     "__version__",
     "load",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._progress import ProgressEvent, ProgressSnapshot
-from ._types import LoadResult
+from ._result import LoadPlan, LoadResult
 
 __all__ = [
     "ProgressDisplay",
@@ -28,6 +28,7 @@ __all__ = [
     "format_duration",
     "render_block",
     "render_line",
+    "render_plan",
     "render_summary",
     "summary_dict",
 ]
@@ -327,3 +328,33 @@ def render_summary(result: LoadResult) -> str:
 
 def _path(path: Path) -> str:
     return str(path)
+
+
+def render_plan(plan: LoadPlan) -> str:
+    """What a dry run prints: the plan, and the org's remaining allocations."""
+
+    def left(value: int | None) -> str:
+        return "unknown" if value is None else format_count(value)
+
+    rows = [
+        ("records", format_count(plan.records)),
+        ("jobs", f"{plan.jobs} ({plan.multipart_chunks} as one multipart request each)"),
+        (
+            "batches",
+            f"{format_count(plan.batches)} (the org has {left(plan.daily_batches_remaining)} left today)",
+        ),
+        ("records today", f"the org may load {left(plan.daily_records_remaining)} more"),
+        (
+            "API requests",
+            f"about {format_count(plan.api_requests)} (the org has "
+            f"{left(plan.daily_api_requests_remaining)} left)",
+        ),
+        ("columns", ", ".join(plan.columns)),
+    ]
+    width = max(len(key) for key, _ in rows)
+    lines = [
+        f"{plan.object} {plan.operation}: dry run, nothing was created; the file and its header are fine"
+    ]
+    lines += [f"  {key:<{width}}  {value}" for key, value in rows]
+    lines += [f"  note: {note}" for note in plan.notes]
+    return "\n".join(lines)

@@ -4,6 +4,8 @@ The hierarchy::
 
     AsyncBulkError
     ├── InputError                  bad input: names the file, line, record and reason
+    │   ├── PreflightError          the header does not fit the object (every problem listed)
+    │   └── InputChangedError       the input file changed while it was being loaded
     ├── ApiError                    Salesforce answered with an error (status, errorCode, message)
     │   ├── AuthenticationError     401 INVALID_SESSION_ID, or the token endpoint refused
     │   ├── RequestLimitError       403 REQUEST_LIMIT_EXCEEDED
@@ -13,6 +15,7 @@ The hierarchy::
     ├── AmbiguousSubmitError        a job may or may not exist; refusing to risk a double load
     ├── AccountingError             succeeded + failed + unprocessed != records read
     └── ResumeError                 the journal does not match the input or the options
+        └── UnfinishedLoadError     the same input has an unfinished load: resume it (or start anew)
 
 Bad option values raise :class:`ValueError` (never a subclass of :class:`AsyncBulkError`), naming
 the option. No exception message ever contains a credential.
@@ -26,12 +29,15 @@ __all__ = [
     "ApiError",
     "AsyncBulkError",
     "AuthenticationError",
+    "InputChangedError",
     "InputError",
     "InvalidJobStateError",
     "NotFoundError",
+    "PreflightError",
     "RequestLimitError",
     "ResumeError",
     "TransportError",
+    "UnfinishedLoadError",
 ]
 
 
@@ -63,6 +69,26 @@ class InputError(AsyncBulkError):
             where.append(f"record {record}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+
+class PreflightError(InputError):
+    """The header does not fit the object: unknown fields, fields that cannot be written...
+
+    :param problems: one sentence per problem; the message lists them all.
+    """
+
+    def __init__(self, problems: list[str] | tuple[str, ...], *, path: str | None = None) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        reason = (
+            f"the header does not fit the object ({count} problem{'s' if count != 1 else ''}; "
+            f"nothing was sent): " + "; ".join(self.problems)
+        )
+        super().__init__(reason, path=path, line=1)
+
+
+class InputChangedError(InputError):
+    """The input file changed while it was being loaded; nothing read after the change was sent."""
 
 
 class ApiError(AsyncBulkError):
@@ -132,3 +158,17 @@ class AccountingError(AsyncBulkError):
 
 class ResumeError(AsyncBulkError):
     """A load cannot be resumed: the input file or the options changed, or the journal is unusable."""
+
+
+class UnfinishedLoadError(ResumeError):
+    """An earlier load of the same input into the same org and object did not finish.
+
+    Starting it again would load its records twice: resume it (``asyncbulk resume DIR``), or say
+    ``new=True`` (``--new``) to start a new load anyway.
+
+    :param out_dir: the folder of the unfinished load.
+    """
+
+    def __init__(self, message: str, *, out_dir: str) -> None:
+        super().__init__(message)
+        self.out_dir = out_dir

@@ -1,9 +1,9 @@
-"""The load journal: what a crashed load needs to resume without losing or repeating a record.
+"""An append-only, fsynced journal file, and the identity of an input file.
 
-One orjson object per line in ``out_dir/journal.jsonl``, flushed and fsynced at each step that
-matters (a job about to be created, a job created, uploaded, merged). The first line names the
-input (size, modification time, a hash of its first MiB) and the options; a resumed load refuses
-to go on when either changed.
+One orjson object per line, flushed and fsynced at each step that matters, so a crash loses at most
+the line being written; a torn last line is ignored when the journal is read back. What the lines
+mean is the business of the workflow that writes them (a load's events live in
+:mod:`asyncbulk._load._journal`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 
 from ._exceptions import ResumeError
 
-__all__ = ["Journal", "file_identity"]
+__all__ = ["JOURNAL_NAME", "JournalFile", "file_identity"]
 
 JOURNAL_NAME = "journal.jsonl"
 _HEAD_BYTES = 1 << 20
@@ -46,46 +46,52 @@ def file_identity(path: Path, *, whole: bool = False) -> dict[str, Any]:
     }
 
 
-class Journal:
-    """Append-only, fsynced event log of one load. Blocking: call it from a worker thread."""
+class JournalFile:
+    """Append-only, fsynced lines of JSON. Blocking: call it from a worker thread.
+
+    :param path: the journal file (opened for appending).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle = path.open("ab")
 
     @classmethod
-    def create(cls, out_dir: Path, header: dict[str, Any]) -> Journal:
-        """Start a new journal (replacing an old one) whose first line is ``header``."""
-        path = out_dir / JOURNAL_NAME
+    def create(cls, path: Path, first: dict[str, Any]) -> JournalFile:
+        """Start a new journal at ``path`` (replacing an old one) whose first line is ``first``."""
         path.unlink(missing_ok=True)
         journal = cls(path)
-        journal.write({"event": "start", **header})
+        journal.append(first)
         return journal
 
     @staticmethod
-    def read(out_dir: Path) -> list[dict[str, Any]]:
-        """Every complete event of the journal in ``out_dir`` (a torn last line is ignored)."""
-        path = out_dir / JOURNAL_NAME
+    def read(path: Path) -> list[dict[str, Any]]:
+        """Every complete line of the journal at ``path`` (a torn last line is ignored).
+
+        :raises ResumeError: there is no journal, or a line before the last is damaged.
+        """
         if not path.exists():
-            raise ResumeError(f"{out_dir}: nothing to resume, no {JOURNAL_NAME} there")
-        events = []
-        for number, line in enumerate(_lines(path), start=1):
+            raise ResumeError(f"{path.parent}: nothing to resume, no {path.name} there")
+        lines = list(_lines(path))
+        events: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, start=1):
             try:
-                events.append(orjson.loads(line))
+                value = orjson.loads(line)
             except orjson.JSONDecodeError:
                 # Only the last line can be torn by a crash in the middle of a write.
-                if number == sum(1 for _ in _lines(path)):
+                if number == len(lines):
                     break
                 raise ResumeError(
                     f"{path}: line {number} is not valid JSON; the journal is damaged"
                 ) from None
-        if not events or events[0].get("event") != "start":
-            raise ResumeError(f"{path}: the journal has no start record")
+            if not isinstance(value, dict):
+                raise ResumeError(f"{path}: line {number} is not a JSON object; the journal is damaged")
+            events.append(value)
         return events
 
-    def write(self, event: dict[str, Any]) -> None:
-        """Append ``event`` and make it durable before returning."""
-        self._handle.write(orjson.dumps(event) + b"\n")
+    def append(self, record: dict[str, Any]) -> None:
+        """Append ``record`` and make it durable before returning."""
+        self._handle.write(orjson.dumps(record) + b"\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

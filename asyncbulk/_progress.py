@@ -24,6 +24,7 @@ EventKind = Literal[
     "job_progress",  # a job's processed / failed counts rose
     "results_merged",  # a finished job's results are in the merged files
     "retry",  # a request or a round of records is being retried
+    "waiting",  # a request waits to be tried again (the org is unreachable, or answers 503...)
     "finished",  # the load is over (successfully or not)
 ]
 
@@ -43,6 +44,7 @@ class ProgressSnapshot:
     records_processed: int = 0
     records_failed: int = 0
     records_merged: int = 0
+    records_skipped: int = 0
     api_requests: int = 0
     elapsed: float = 0.0
 
@@ -84,17 +86,24 @@ ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]
 
 
 class ProgressTracker:
-    """Keeps the counters and calls the user's callback; internal to a load."""
+    """Keeps the counters and calls the user's callback; internal to a load.
 
-    def __init__(self, callback: ProgressCallback | None) -> None:
+    Only the load's ledger changes the counters (one place knows when a record counts as read,
+    uploaded, processed or merged), and no counter ever goes below zero.
+    """
+
+    def __init__(
+        self, callback: ProgressCallback | None, *, requests: Callable[[], int] | None = None
+    ) -> None:
         self._callback = callback
+        self._requests = requests
         self._start = time.monotonic()
         self.snapshot = ProgressSnapshot()
 
     def update(self, **changes: int) -> None:
         """Add to counters (``records_read=+n`` style: values are increments)."""
         current = self.snapshot
-        self.snapshot = replace(current, **{k: getattr(current, k) + v for k, v in changes.items()})
+        self.snapshot = replace(current, **{k: max(0, getattr(current, k) + v) for k, v in changes.items()})
 
     def set(self, **values: int) -> None:
         """Set counters to absolute values."""
@@ -112,7 +121,11 @@ class ProgressTracker:
         """Send one event to the callback (awaiting it when it is a coroutine function)."""
         if self._callback is None:
             return
-        self.snapshot = replace(self.snapshot, elapsed=time.monotonic() - self._start)
+        self.snapshot = replace(
+            self.snapshot,
+            elapsed=time.monotonic() - self._start,
+            api_requests=self._requests() if self._requests is not None else self.snapshot.api_requests,
+        )
         event = ProgressEvent(kind, self.snapshot, chunk=chunk, job_id=job_id, state=state, message=message)
         outcome = self._callback(event)
         if inspect.isawaitable(outcome):

@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-from asyncbulk._split import inspect_layout, iter_chunks, split, validate
+from asyncbulk._csv import inspect_layout, iter_chunks, plan_chunks, validate
 
 _FIRST = ["Anna", "Bjørn", "Chloé", "David", "Emma", "François", "Grace", "Hiro", "Ines", "José"]
 _LAST = ["Smith", "O'Brien", "Müller", "García", "Nakamura", "Dubois", "Kowalski", "Rossi", "Lee"]
@@ -100,7 +100,7 @@ def main() -> None:
     print(f"iter_chunks (no checks) {_rate(size, time.perf_counter() - started)}  chunks={len(chunks)}")
 
     started = time.perf_counter()
-    result = split(args.path, layout, max_records=args.max_records, max_bytes=args.max_bytes)
+    result = plan_chunks(args.path, layout, max_records=args.max_records, max_bytes=args.max_bytes)
     print(
         f"split (validate+chunk)  {_rate(size, time.perf_counter() - started)}  chunks={len(result.chunks)}"
     )

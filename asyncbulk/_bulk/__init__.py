@@ -1,0 +1,27 @@
+"""The Bulk API 2.0 client: the only package of the loader that imports aiohttp."""
+
+from ._attempts import AmbiguousCreateError as AmbiguousCreateError
+from ._attempts import SubmitAttempt as SubmitAttempt
+from ._client import BulkClient as BulkClient
+from ._jobinfo import JobInfo as JobInfo
+from ._jobinfo import JobState as JobState
+from ._jobinfo import ResultKind as ResultKind
+from ._payloads import FileRange as FileRange
+from ._payloads import UploadData as UploadData
+from ._retry import job_failed_transiently as job_failed_transiently
+from ._transport import WaitNotice as WaitNotice
+from ._transport import parse_limit_info as parse_limit_info
+
+__all__ = [
+    "AmbiguousCreateError",
+    "BulkClient",
+    "FileRange",
+    "JobInfo",
+    "JobState",
+    "ResultKind",
+    "SubmitAttempt",
+    "UploadData",
+    "WaitNotice",
+    "job_failed_transiently",
+    "parse_limit_info",
+]
