@@ -18,9 +18,9 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from ._config import EmulatorConfig, FaultConfig
+from ._data import Org, QueryError
 from ._faults import FaultInjector, RequestFault
-from ._ids import IdGenerator, counter_of
-from ._jobs import DELIMITERS, LINE_ENDINGS, TERMINAL_STATES, Job, JobError, JobManager, StoreLike
+from ._jobs import DELIMITERS, LINE_ENDINGS, TERMINAL_STATES, Job, JobError, JobManager
 from ._tokens import TokenRegistry, bearer_token, invalid_session_response, oauth_routes
 
 __all__ = ["API_VERSIONS", "STATE_KEY", "EmulatorState", "build_app"]
@@ -63,14 +63,13 @@ STAT_KINDS = (
 class EmulatorState:
     """Everything the handlers share: config, store, jobs, tokens, faults, counters."""
 
-    def __init__(self, config: EmulatorConfig, store: StoreLike, *, instance_url: Callable[[], str]) -> None:
+    def __init__(self, config: EmulatorConfig, store: Org, *, instance_url: Callable[[], str]) -> None:
         self.config = config
         self.store = store
         self.faults = FaultInjector(config.faults)
         self.jobs = JobManager(store, config, self.faults)
         self.tokens = TokenRegistry(lifetime=config.token_lifetime)
         self.instance_url = instance_url
-        self.ids = IdGenerator()
         self.api_usage = 0
         self.requests = 0
         self.by_kind = dict.fromkeys(STAT_KINDS, 0)
@@ -108,8 +107,7 @@ class EmulatorState:
     def new_job_id(self) -> str:
         """A fresh 18-character job id (key prefix 750)."""
         # The store's id counter is shared by records and jobs and survives a restart with --db.
-        new_id = getattr(self.store, "new_id", None)
-        return str(new_id("750")) if callable(new_id) else self.ids.next_id("750")
+        return self.store.ids.next_id("750")
 
 
 STATE_KEY = web.AppKey("emulator_state", EmulatorState)
@@ -562,12 +560,8 @@ async def query(request: web.Request) -> web.Response:
         raise JobError(400, "MALFORMED_QUERY", "A query string has to be specified")
     try:
         return _json(await asyncio.to_thread(state.store.query, soql))
-    except Exception as exc:
-        code = getattr(exc, "error_code", None) or getattr(exc, "code", None)
-        if not isinstance(code, str):
-            raise
-        message = getattr(exc, "message", None) or str(exc)
-        return error(400, code, str(message))
+    except QueryError as exc:
+        return error(400, exc.error_code, exc.message)
 
 
 async def emulator_stats(request: web.Request) -> web.Response:
@@ -621,8 +615,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app.add_routes(oauth_routes(state.tokens, state.config, instance_url=state.instance_url))
 
     async def start_jobs(app: web.Application) -> None:
-        loaded = await _start(state)
-        del loaded
+        await state.jobs.start()
 
     async def stop_jobs(app: web.Application) -> None:
         await state.jobs.close()
@@ -630,10 +623,3 @@ def build_app(state: EmulatorState) -> web.Application:
     app.on_startup.append(start_jobs)
     app.on_cleanup.append(stop_jobs)
     return app
-
-
-async def _start(state: EmulatorState) -> int:
-    await state.jobs.start()
-    # Never hand out a job id twice across restarts with --db.
-    state.ids.seed(max((counter_of(job_id) for job_id in state.jobs.jobs), default=0))
-    return len(state.jobs.jobs)

@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from ._config import EmulatorConfig
+from ._data import BatchResults, JobSpec, Org
 from ._faults import FaultInjector
-from ._store import BatchResults
+from ._vocab import Operation, ResultKind
 
 __all__ = [
     "DELIMITERS",
@@ -43,7 +44,6 @@ __all__ = [
     "Job",
     "JobError",
     "JobManager",
-    "StoreLike",
     "format_date",
     "parse_csv",
     "parse_csv_blocks",
@@ -69,65 +69,6 @@ _PARSE_CHUNK = 500  # rows read at a time by parse_csv_blocks
 def block_len(block: Block) -> int:
     """How many rows a block holds."""
     return len(block[0]) if block else 0
-
-
-class RowResultLike(Protocol):
-    """One row's outcome from ``Store.process_batch`` (a named tuple in the data layer)."""
-
-    ok: bool
-    sf_id: str
-    created: bool
-    error: str
-    values: list[str]
-
-
-class StoreLike(Protocol):
-    """The part of the data layer's ``Store`` the HTTP layer uses (see DESIGN.md)."""
-
-    schema: Any
-
-    def check_header(
-        self, object_name: str, operation: str, external_id_field: str | None, header: list[str]
-    ) -> str | None: ...
-
-    def process_batch(
-        self,
-        object_name: str,
-        operation: str,
-        external_id_field: str | None,
-        header: list[str],
-        rows: list[list[str]],
-        lock_fail: Callable[[int], bool] | None = None,
-    ) -> Sequence[Any]: ...
-
-    def process_columns(
-        self,
-        object_name: str,
-        operation: str,
-        external_id_field: str | None,
-        header: Sequence[str],
-        columns: Sequence[Sequence[str]],
-        count: int,
-        lock_fail: Callable[[int], bool] | None = None,
-    ) -> Sequence[Any]: ...
-
-    def describe(self, object_name: str) -> dict[str, Any] | None: ...
-
-    def query(self, soql: str) -> dict[str, Any]: ...
-
-    def save_job(self, job_id: str, info: dict[str, Any]) -> None: ...
-
-    def load_jobs(self) -> list[dict[str, Any]]: ...
-
-    def delete_job(self, job_id: str) -> None: ...
-
-    def save_job_data(self, job_id: str, data: bytes) -> None: ...
-
-    def load_job_data(self, job_id: str) -> bytes | None: ...
-
-    def append_results(self, job_id: str, kind: str, data: bytes) -> None: ...
-
-    def read_results(self, job_id: str, kind: str) -> Iterator[bytes]: ...
 
 
 class JobError(Exception):
@@ -487,7 +428,7 @@ Usage = dict[str, int]
 class JobManager:
     """Owns all jobs, the batch queue and the workers that process it."""
 
-    def __init__(self, store: StoreLike, config: EmulatorConfig, faults: FaultInjector) -> None:
+    def __init__(self, store: Org, config: EmulatorConfig, faults: FaultInjector) -> None:
         self.store = store
         self.config = config
         self.faults = faults
@@ -510,7 +451,7 @@ class JobManager:
         if self._cpu_closed:
             self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-batches")
             self._cpu_closed = False
-        records = await asyncio.to_thread(self.store.load_jobs)
+        records = await asyncio.to_thread(self.store.jobs.load_all)
         for record in sorted(records, key=lambda r: float(r.get("created", 0))):
             job = Job.from_record(record)
             self.jobs[job.id] = job
@@ -541,7 +482,7 @@ class JobManager:
 
     async def _save(self, job: Job) -> None:
         if not job.deleted:
-            await asyncio.to_thread(self.store.save_job, job.id, job.to_record())
+            await asyncio.to_thread(self.store.jobs.save, job.id, job.to_record())
 
     # ----- requests ---------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
@@ -582,7 +523,7 @@ class JobManager:
             job.data = data
             job.uploaded = True
             job.state = "UploadComplete"
-            await asyncio.to_thread(self.store.save_job_data, job.id, data)
+            await asyncio.to_thread(self.store.jobs.save_data, job.id, data)
             await self._save(job)
             self._start_processing(job)
         else:
@@ -609,7 +550,7 @@ class JobManager:
         job.uploaded = True
         job.data = data
         job.touch()
-        await asyncio.to_thread(self.store.save_job_data, job.id, data)
+        await asyncio.to_thread(self.store.jobs.save_data, job.id, data)
         await self._save(job)
 
     async def set_state(self, job: Job, target: str) -> Job:
@@ -644,7 +585,7 @@ class JobManager:
         # An UploadComplete job still queued: its batches are skipped by the workers.
         job.state = "Aborted" if job.state == "UploadComplete" else job.state
         del self.jobs[job.id]
-        await asyncio.to_thread(self.store.delete_job, job.id)
+        await asyncio.to_thread(self.store.jobs.delete, job.id)
 
     def list_jobs(self) -> list[Job]:
         """All live jobs in creation order."""
@@ -665,7 +606,7 @@ class JobManager:
     async def _load_rows(self, job: Job) -> tuple[list[str], list[Block]] | str:
         data = job.data
         if data is None:
-            data = await asyncio.to_thread(self.store.load_job_data, job.id)
+            data = await asyncio.to_thread(self.store.jobs.load_data, job.id)
         job.data = None  # parsed rows replace the raw bytes in memory
         if not data:
             return [], []
@@ -696,7 +637,9 @@ class JobManager:
                 return
             if job.batches_total == 0:
                 problem = await asyncio.to_thread(
-                    self.store.check_header, job.object, job.operation, job.external_id_field, header
+                    self.store.check_header,
+                    JobSpec(job.object, Operation(job.operation), job.external_id_field),
+                    header,
                 )
                 if problem is not None:
                     await self._fail_before_processing(job, problem, header=header, blocks=blocks)
@@ -734,7 +677,7 @@ class JobManager:
         if blocks and not job.deleted:
             data = await self._on_cpu(_render_blocks, blocks, job.delimiter, job.eol)
             if data:
-                await asyncio.to_thread(self.store.append_results, job.id, "unprocessed", data)
+                await asyncio.to_thread(self.store.jobs.append_results, job.id, ResultKind.UNPROCESSED, data)
 
     def _finish_abort(self, job: Job) -> None:
         if job.processing_started is not None:
@@ -821,20 +764,17 @@ class JobManager:
 
     def _process(self, job: Job, block: Block, count: int) -> int:
         """Runs on the CPU thread: process one batch and store its rendered results."""
-        results = self.store.process_columns(
-            job.object,
-            job.operation,
-            job.external_id_field,
+        results = self.store.apply(
+            JobSpec(job.object, Operation(job.operation), job.external_id_field),
             job.header,
             block,
-            count,
             self.faults.lock_fail(),
         )
         ok_bytes, bad_bytes, failed = render_results(results, job.delimiter, job.eol)
         if ok_bytes:
-            self.store.append_results(job.id, "success", ok_bytes)
+            self.store.jobs.append_results(job.id, ResultKind.SUCCESS, ok_bytes)
         if bad_bytes:
-            self.store.append_results(job.id, "failed", bad_bytes)
+            self.store.jobs.append_results(job.id, ResultKind.FAILED, bad_bytes)
         return failed
 
     def _fail(self, job: Job, message: str) -> None:
@@ -870,7 +810,7 @@ class JobManager:
     def read_results(self, job: Job, kind: str) -> Iterator[bytes]:
         """Header line then the stored rows of one result file (runs in a thread when iterated)."""
         yield result_header(kind, job.header, job.delimiter, job.eol)
-        yield from self.store.read_results(job.id, kind)
+        yield from self.store.jobs.read_results(job.id, ResultKind(kind))
 
 
 def _render_blocks(blocks: Sequence[Block], delimiter: str, eol: str) -> bytes:

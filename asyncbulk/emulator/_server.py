@@ -23,20 +23,16 @@ from aiohttp import web
 
 from ._app import LATEST_VERSION, EmulatorState, build_app
 from ._config import EmulatorConfig, FaultConfig
-from ._jobs import StoreLike
+from ._data import Org, Schema
 
 __all__ = ["Emulator", "EmulatorProcess", "EmulatorThread", "make_certificate", "open_store"]
 
 T = TypeVar("T")
 
 
-def open_store(config: EmulatorConfig) -> StoreLike:
-    """The data layer's Store for this configuration (schema file, SQLite path)."""
-    from ._schema import Schema
-    from ._store import Store
-
-    store: StoreLike = Store(Schema.load(config.schema_path), config.db_path)
-    return store
+def open_store(config: EmulatorConfig) -> Org:
+    """The data layer's Org for this configuration (schema file, SQLite path)."""
+    return Org(Schema.load(config.schema_path), config.db_path)
 
 
 def make_certificate(directory: str) -> tuple[str, str]:
@@ -109,7 +105,7 @@ class Emulator(_Endpoints):
     ``emu.access_token``; ``emu.store`` is the data layer, ``emu.stats()`` the counters.
     """
 
-    def __init__(self, config: EmulatorConfig | None = None, *, store: StoreLike | None = None) -> None:
+    def __init__(self, config: EmulatorConfig | None = None, *, store: Org | None = None) -> None:
         self.config = config or EmulatorConfig()
         self._store = store
         self._runner: web.AppRunner | None = None
@@ -120,7 +116,7 @@ class Emulator(_Endpoints):
         self.state: EmulatorState | None = None
 
     @property
-    def store(self) -> StoreLike:
+    def store(self) -> Org:
         """The data-layer Store."""
         assert self.state is not None, "the emulator is not running"
         return self.state.store
@@ -154,9 +150,7 @@ class Emulator(_Endpoints):
             await self._runner.cleanup()
             self._runner = None
         if self.state is not None:
-            close = getattr(self.state.store, "close", None)
-            if callable(close):
-                await asyncio.to_thread(close)
+            await asyncio.to_thread(self.state.store.close)
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -244,7 +238,7 @@ class EmulatorThread(_Endpoints):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     @property
-    def store(self) -> StoreLike:
+    def store(self) -> Org:
         """The data-layer Store (thread-safe, so it may be called from this thread)."""
         return self._emulator.store
 
