@@ -20,8 +20,10 @@ from aiohttp import BodyPartReader, web
 from ._config import EmulatorConfig, FaultConfig
 from ._data import Org, QueryError
 from ._faults import FaultInjector, RequestFault
-from ._jobs import DELIMITERS, LINE_ENDINGS, TERMINAL_STATES, Job, JobError, JobManager
+from ._ingest import ApiError as JobError
+from ._ingest import Job, JobManager
 from ._tokens import TokenRegistry, bearer_token, invalid_session_response, oauth_routes
+from ._vocab import ColumnDelimiter, LineEnding, Operation, ResultKind
 
 __all__ = ["API_VERSIONS", "STATE_KEY", "EmulatorState", "build_app"]
 
@@ -93,7 +95,7 @@ class EmulatorState:
         return {
             "requests": self.requests,
             "requests_by_kind": dict(self.by_kind),
-            **self.jobs.usage,
+            **self.jobs.allocations.counters(),
             "api_usage": self.api_usage,
             "api_limit": self.config.api_request_limit,
             "faults_injected": dict(self.faults.injected),
@@ -296,10 +298,10 @@ def _new_job(state: EmulatorState, body: dict[str, Any], version: str) -> Job:
     if content_type != "CSV":
         raise _api_error_value("contentType", content_type)
     delimiter = body.get("columnDelimiter", "COMMA")
-    if delimiter not in DELIMITERS:
+    if delimiter not in ColumnDelimiter.__members__:
         raise _api_error_value("columnDelimiter", delimiter)
     line_ending = body.get("lineEnding", "LF")
-    if line_ending not in LINE_ENDINGS:
+    if line_ending not in LineEnding.__members__:
         raise _api_error_value("lineEnding", line_ending)
     object_name = body.get("object")
     obj = state.store.schema.get(object_name) if isinstance(object_name, str) and object_name else None
@@ -333,13 +335,13 @@ def _new_job(state: EmulatorState, body: dict[str, Any], version: str) -> Job:
     rule = body.get("assignmentRuleId")
     return Job(
         id=state.new_job_id(),
-        operation=operation,
+        operation=Operation(operation),
         object=canonical,
         api_version=version,
         created=time.time(),
         external_id_field=str(external_id) if external_id else None,
-        line_ending=line_ending,
-        column_delimiter=delimiter,
+        line_ending=LineEnding(line_ending),
+        column_delimiter=ColumnDelimiter(delimiter),
         assignment_rule_id=str(rule) if rule else None,
     )
 
@@ -438,7 +440,10 @@ async def set_state(request: web.Request) -> web.Response:
         if target in ("Open", "InProgress", "JobComplete", "Failed"):
             raise JobError(400, "INVALIDJOBSTATE", f"Changing the state of a Job to {target} not allowed")
         raise _api_error_value("state", target if target is not None else "")
-    await state.jobs.set_state(job, target)
+    if target == "UploadComplete":
+        await state.jobs.close_job(job)
+    else:
+        await state.jobs.abort(job)
     return _json(job.patch_info())
 
 
@@ -496,8 +501,8 @@ async def results(request: web.Request) -> web.StreamResponse:
     """
     state = _state(request)
     job = state.jobs.get(request.match_info["job_id"])
-    kind = RESULT_KINDS[request.match_info["kind"]]
-    if job.state not in TERMINAL_STATES:
+    kind = ResultKind(RESULT_KINDS[request.match_info["kind"]])
+    if not job.state.terminal:
         raise JobError(
             400,
             "INVALIDJOBSTATE",
@@ -521,7 +526,7 @@ async def limits(request: web.Request) -> web.Response:
     """``GET limits``: the allocations in Salesforce's ``{"Max","Remaining"}`` shape."""
     state = _state(request)
     cfg = state.config
-    usage = state.jobs.usage
+    usage = state.jobs.allocations.counters()
     return _json(
         {
             "DailyApiRequests": {

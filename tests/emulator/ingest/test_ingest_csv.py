@@ -1,18 +1,27 @@
-"""The emulator's fast paths give exactly what the plain ones give.
+"""Uploads in, result files out (``_ingest/_csv.py``): the column-wise fast paths give the plain answers.
 
-Covered: ``parse_csv_blocks`` (upload cut into column-wise batches) against ``parse_csv``;
-``BatchResults`` (the lazy result sequence) against the ``RowResult`` list it stands for; result
-files rendered from columns against the per-row renderer; the whole-column email check.
+Covered: ``parse_csv_blocks`` (upload cut into column-wise batches) against ``parse_csv``; result
+files rendered from a batch's columns against the csv module writing every row, all values quoted;
+unprocessed rows written back.
 """
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pytest
 from org_helpers import batch
 
 from asyncbulk.emulator import Org
 from asyncbulk.emulator._data import BatchResults
-from asyncbulk.emulator._jobs import CsvParseError, parse_csv, parse_csv_blocks, render_results
+from asyncbulk.emulator._ingest._csv import (
+    CsvParseError,
+    parse_csv,
+    parse_csv_blocks,
+    render_blocks,
+    render_results,
+)
 
 
 def _rows_of(blocks: list[tuple[tuple[str, ...], ...]]) -> list[list[str]]:
@@ -72,7 +81,7 @@ def test_blocks_report_the_first_error_as_parse_csv_does(data: bytes) -> None:
     assert _error(parse_csv_blocks, data, ",", 2) == expected
 
 
-def _mixed_results(store: Org) -> BatchResults:
+def _mixed_results(org: Org) -> BatchResults:
     header = ["LastName", "Email", "Title", "Birthdate"]
     rows = [
         ['Quote "me"', "a@x.com", "x,y", "2000-01-31"],
@@ -80,25 +89,42 @@ def _mixed_results(store: Org) -> BatchResults:
         ["Line\nbreak", "", "", "1999-12-31Z"],
         ["", "b@x.com", "no last name", ""],
     ]
-    return batch(store, "Contact", "insert", None, header, rows)
+    return batch(org, "Contact", "insert", None, header, rows)
+
+
+def _row_by_row(res: BatchResults, delimiter: str, eol: str) -> tuple[bytes, bytes, int]:
+    """What the result files must hold: each row written by the csv module, every value quoted."""
+    ok, bad = io.StringIO(), io.StringIO()
+    ok_rows = csv.writer(ok, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_ALL)
+    bad_rows = csv.writer(bad, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_ALL)
+    for r in res:
+        if r.ok:
+            ok_rows.writerow([r.sf_id, "true" if r.created else "false", *r.values])
+        else:
+            bad_rows.writerow([r.sf_id, r.error, *r.values])
+    return ok.getvalue().encode(), bad.getvalue().encode(), res.failed
 
 
 @pytest.mark.parametrize(("delimiter", "eol"), [(",", "\n"), ("\t", "\r\n"), ("|", "\n")])
-def test_column_rendering_matches_row_rendering(delimiter: str, eol: str) -> None:
-    store = Org()
-    res = _mixed_results(store)
-    assert render_results(res, delimiter, eol) == render_results(list(res), delimiter, eol)
+def test_result_files_rendered_from_columns(delimiter: str, eol: str) -> None:
+    org = Org()
+    res = _mixed_results(org)
+    assert render_results(res, delimiter, eol) == _row_by_row(res, delimiter, eol)
     ok, bad, failed = render_results(res, delimiter, eol)
     assert failed == 2 and ok.count(b'"true"') == 2
     assert b'"Quote ""me"""' in ok and b'"not-an-email"' in bad
     # updates (ids on failures too) and deletes take other paths
     ids = [r.sf_id for r in res if r.ok]
-    upd = batch(store, "Contact", "update", None, ["Id", "Title"], [[ids[0], '"t"'], ["003bad", "x"]])
-    assert render_results(upd, delimiter, eol) == render_results(list(upd), delimiter, eol)
-    gone = batch(store, "Contact", "delete", None, ["Id"], [[ids[1]], [ids[1][:3] + "x" * 15]])
-    assert render_results(gone, delimiter, eol) == render_results(list(gone), delimiter, eol)
-    assert render_results(batch(store, "Contact", "insert", None, ["LastName"], []), ",", "\n") == (
-        b"",
-        b"",
-        0,
-    )
+    upd = batch(org, "Contact", "update", None, ["Id", "Title"], [[ids[0], '"t"'], ["003bad", "x"]])
+    assert render_results(upd, delimiter, eol) == _row_by_row(upd, delimiter, eol)
+    gone = batch(org, "Contact", "delete", None, ["Id"], [[ids[1]], [ids[1][:3] + "x" * 15]])
+    assert render_results(gone, delimiter, eol) == _row_by_row(gone, delimiter, eol)
+    all_ok = batch(org, "Contact", "insert", None, ["LastName"], [["A"], ["B"]])
+    assert render_results(all_ok, delimiter, eol) == _row_by_row(all_ok, delimiter, eol)
+    assert render_results(batch(org, "Contact", "insert", None, ["LastName"], []), ",", "\n") == (b"", b"", 0)
+
+
+def test_unprocessed_rows_written_back_quoted_only_where_needed() -> None:
+    blocks = [(("a", 'say "hi"'), ("x,y", "")), (("last",), ("z",))]
+    assert render_blocks(blocks, ",", "\r\n") == b'a,"x,y"\r\n"say ""hi""",\r\nlast,z\r\n'
+    assert render_blocks([], ",", "\n") == b""
