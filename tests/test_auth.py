@@ -35,7 +35,7 @@ from asyncbulk._auth import (
     default_audience,
 )
 from asyncbulk.emulator._config import EmulatorConfig, OAuthConfig
-from asyncbulk.emulator._tokens import (
+from asyncbulk.emulator._http._oauth import (
     TokenRegistry,
     bearer_token,
     invalid_session_response,
