@@ -307,8 +307,17 @@ class TestLifecycle:
         job = await api.create(object="Contact", operation="insert")
         await api.upload(job["id"], CONTACTS)
         status, err, _ = await api.call("PUT", f"/jobs/ingest/{job['id']}/batches", data=CONTACTS)
-        assert status == 400 and err[0]["errorCode"] == "BULK_API_ERROR"
-        assert err[0]["message"].startswith(f"Found multiple contents for job: <{job['id'][:15]}>")
+        assert (status, err) == (
+            400,
+            [
+                {
+                    "errorCode": "BULK_API_ERROR",
+                    "message": f"Found multipe contents for job: <{job['id'][:15]}>, please 'Close' / "
+                    "'Abort' / 'Delete' the current Job then create a new Job and make sure you only do "
+                    "'PUT' once on a given Job.",
+                }
+            ],
+        )
 
     async def test_wrong_transitions(self, api: Api) -> None:
         info = await api.load(CONTACTS, object="Contact", operation="insert")

@@ -100,14 +100,12 @@ class JobManager:
     async def upload(self, job: Job, data: bytes) -> None:
         """``PUT .../batches``: one upload per job, only while Open."""
         if job.uploaded:
-            # Real text reported by clients that PUT twice ("Found multipe [sic] contents for job: <id>,
-            # please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure
-            # you only do 'PUT' once on a given Job.", errorCode BULK_API_ERROR, v47 capture in a public
-            # upsert walkthrough).
+            # The real answer to a second PUT, Salesforce's typo "multipe" included (a v47 capture in a
+            # public Bulk API 2.0 upsert walkthrough; the same text is quoted in other projects' code).
             raise ApiError(
                 400,
                 "BULK_API_ERROR",
-                f"Found multiple contents for job: <{job.id[:15]}>, please 'Close' / 'Abort' / 'Delete' the "
+                f"Found multipe contents for job: <{job.id[:15]}>, please 'Close' / 'Abort' / 'Delete' the "
                 "current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
             )
         if job.state is not JobState.OPEN:
