@@ -137,7 +137,13 @@ class Emulator(_Endpoints):
 
 
 class EmulatorThread(_Endpoints):
-    """The emulator in its own thread and event loop, for synchronous code and CLI tests."""
+    """The emulator in its own thread and event loop, for synchronous code and CLI tests.
+
+    ``with EmulatorThread(EmulatorConfig(...)) as emu:`` then use ``emu.instance_url`` and
+    ``emu.access_token``; ``emu.org`` and ``emu.stats()`` as on :class:`Emulator`.
+
+    :param config: how it runs; the defaults if ``None``.
+    """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
@@ -260,7 +266,13 @@ def parse_banner(line: str) -> dict[str, str]:
 
 
 class EmulatorProcess(_Endpoints):
-    """The emulator as a child process (``python -m asyncbulk.emulator --port 0 ...``)."""
+    """The emulator as a child process (``python -m asyncbulk.emulator --port 0 ...``).
+
+    Its org lives in the child, so only ``stats()`` and ``set_faults()`` reach it (over HTTP).
+
+    :param config: how it runs; the defaults if ``None``.
+    :param startup_timeout: seconds to wait for the child to exit when it fails to start.
+    """
 
     def __init__(self, config: EmulatorConfig | None = None, *, startup_timeout: float = 30.0) -> None:
         self.config = config or EmulatorConfig()

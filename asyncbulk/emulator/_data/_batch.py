@@ -111,7 +111,7 @@ class BatchApply:
         if op.deletes:
             return self._delete(op is Operation.HARD_DELETE)
         if op is Operation.UPDATE:
-            self._resolve_ids(self.plan.id_col, "update")
+            self._resolve_ids(self.plan.id_col, Operation.UPDATE)
         elif op is Operation.INSERT and self.plan.id_col is not None:
             cannot = format_error(
                 "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ("Id",)
@@ -140,7 +140,7 @@ class BatchApply:
             update_rows(self.tx, self.obj, update, self.ids, values, present, now)
 
     def _delete(self, hard: bool) -> BatchResults:
-        self._resolve_ids(self.plan.id_col, "hardDelete" if hard else "delete")
+        self._resolve_ids(self.plan.id_col, Operation.HARD_DELETE if hard else Operation.DELETE)
         check_locks(self.lock_fail, self.n, self.errors)
         ok = [sid for i, sid in enumerate(self.ids) if i not in self.errors]
         delete_rows(self.tx, self.obj, ok, hard=hard, now=now_text())  # type: ignore[arg-type]
@@ -148,9 +148,9 @@ class BatchApply:
         return BatchResults(self.n, ids, [False] * self.n, self.errors, self.raw, self.raw)
 
     # ---------------------------------------------------------------- ids
-    def _resolve_ids(self, col: int | None, verb: str, skip_empty: bool = False) -> None:
+    def _resolve_ids(self, col: int | None, verb: Operation, skip_empty: bool = False) -> None:
         """Fill ``self.ids`` from the Id column (update/delete), failing rows with a bad id."""
-        article = "an" if verb == "update" else "a"
+        article = "an" if verb is Operation.UPDATE else "a"
         missing = format_error("MISSING_ARGUMENT", f"Id not specified in {article} {verb} call")
         if col is None:
             self.fail(dict.fromkeys(range(self.n), missing))
@@ -179,7 +179,7 @@ class BatchApply:
             deleted = found.get(sid)
             if deleted is None:
                 err = format_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-            elif deleted and verb != "hardDelete":
+            elif deleted and verb is not Operation.HARD_DELETE:
                 err = format_error("ENTITY_IS_DELETED", "entity is deleted")
             else:
                 continue
@@ -307,7 +307,7 @@ class BatchApply:
                 return
             # rows with an Id update that record; rows without one create
             self.creating = [not v for v in self.raw[key_col]]
-            self._resolve_ids(key_col, "update", skip_empty=True)
+            self._resolve_ids(key_col, Operation.UPDATE, skip_empty=True)
             return
         if key_col is None:
             self.fail(

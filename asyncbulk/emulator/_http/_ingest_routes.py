@@ -39,6 +39,7 @@ __all__ = [
     "job_info",
     "list_jobs",
     "new_job",
+    "parse_job_body",
     "results",
     "set_state",
     "upload",
