@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._vocab import BATCH_RECORDS, DAILY_API_REQUESTS, DAILY_BATCHES, DAILY_RECORDS
+
 __all__ = ["EmulatorConfig", "FaultConfig", "OAuthConfig"]
 
 
@@ -121,11 +123,11 @@ class EmulatorConfig:
     db_path: str | None = None
     schema_path: str | None = None
     workers: int = 4
-    batch_size: int = 10_000
+    batch_size: int = BATCH_RECORDS
     records_per_second: float | None = None
-    api_request_limit: int = 15_000_000
-    daily_batch_limit: int = 15_000
-    daily_record_limit: int = 150_000_000
+    api_request_limit: int = DAILY_API_REQUESTS
+    daily_batch_limit: int = DAILY_BATCHES
+    daily_record_limit: int = DAILY_RECORDS
     token_lifetime: float | None = None
     access_token: str | None = None
     tls: bool = False

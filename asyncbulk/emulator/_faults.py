@@ -31,8 +31,8 @@ class RequestFault(enum.Enum):
 class FaultInjector:
     """Draws faults from a :class:`FaultConfig` with a seeded generator; thread-safe.
 
-    The lock matters because ``lock_fail`` callbacks run inside ``Store.process_batch`` on worker
-    threads while request faults are drawn on the event loop.
+    The lock matters because ``lock_fail`` callbacks run inside ``Org.apply`` on the CPU
+    thread while request faults are drawn on the event loop.
     """
 
     def __init__(self, config: FaultConfig) -> None:
@@ -89,7 +89,7 @@ class FaultInjector:
             return self._rng.randrange(batches)
 
     def lock_fail(self) -> Callable[[int], bool] | None:
-        """The ``lock_fail`` callback for ``Store.process_batch``: True for a row that loses its lock."""
+        """The ``lock_fail`` callback for ``Org.apply``: True for a row that loses its lock."""
         rate = self.config.lock_failure
         if rate <= 0:
             return None

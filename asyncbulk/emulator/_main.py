@@ -15,6 +15,7 @@ import sys
 
 from ._config import EmulatorConfig, FaultConfig
 from ._server import Emulator
+from ._vocab import BATCH_RECORDS, DAILY_API_REQUESTS, DAILY_BATCHES, DAILY_RECORDS
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -29,13 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="PATH", help="SQLite file: records and jobs survive a restart")
     p.add_argument("--schema", metavar="FILE", help="JSON file with custom objects")
     p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--batch-size", type=int, default=BATCH_RECORDS)
     p.add_argument("--rate", type=float, help="records per second per worker (default: as fast as possible)")
     p.add_argument("--token-lifetime", type=float, metavar="S")
     p.add_argument("--access-token", help="accept (and print) this token instead of a generated one")
-    p.add_argument("--api-request-limit", type=int, default=15_000_000)
-    p.add_argument("--daily-batch-limit", type=int, default=15_000)
-    p.add_argument("--daily-record-limit", type=int, default=150_000_000)
+    p.add_argument("--api-request-limit", type=int, default=DAILY_API_REQUESTS)
+    p.add_argument("--daily-batch-limit", type=int, default=DAILY_BATCHES)
+    p.add_argument("--daily-record-limit", type=int, default=DAILY_RECORDS)
     p.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
     for flag, help_text in (
         ("--fault-500", "fraction of requests answered 500"),

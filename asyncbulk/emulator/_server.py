@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
-import os
 import shutil
 import ssl
 import subprocess
@@ -21,65 +18,20 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._app import LATEST_VERSION, EmulatorState, build_app
 from ._config import EmulatorConfig, FaultConfig
-from ._jobs import StoreLike
+from ._data import Org, Schema
+from ._http import EmulatorState, build_app
+from ._tls import make_certificate
+from ._vocab import LATEST_VERSION
 
-__all__ = ["Emulator", "EmulatorProcess", "EmulatorThread", "make_certificate", "open_store"]
+__all__ = ["Emulator", "EmulatorProcess", "EmulatorThread", "open_org", "parse_banner", "process_args"]
 
 T = TypeVar("T")
 
 
-def open_store(config: EmulatorConfig) -> StoreLike:
-    """The data layer's Store for this configuration (schema file, SQLite path)."""
-    from ._schema import Schema
-    from ._store import Store
-
-    store: StoreLike = Store(Schema.load(config.schema_path), config.db_path)
-    return store
-
-
-def make_certificate(directory: str) -> tuple[str, str]:
-    """Write a self-signed certificate for 127.0.0.1 and localhost; return (cert path, key path)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        # A CA certificate so that clients can trust it directly as their CA bundle.
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = os.path.join(directory, "emulator-cert.pem")
-    key_path = os.path.join(directory, "emulator-key.pem")
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return cert_path, key_path
+def open_org(config: EmulatorConfig) -> Org:
+    """The org of this configuration (its schema file, its SQLite file)."""
+    return Org(Schema.load(config.schema_path), config.db_path)
 
 
 class _Endpoints:
@@ -106,12 +58,15 @@ class Emulator(_Endpoints):
     """The emulator served from the running event loop on a free loopback port.
 
     ``async with Emulator(EmulatorConfig(...)) as emu:`` then use ``emu.instance_url`` and
-    ``emu.access_token``; ``emu.store`` is the data layer, ``emu.stats()`` the counters.
+    ``emu.access_token``; ``emu.org`` is the emulated org (records, jobs), ``emu.stats()`` the counters.
+
+    :param config: how it runs; the defaults if ``None``.
+    :param org: an org to serve instead of one opened from ``config`` (it is closed at stop).
     """
 
-    def __init__(self, config: EmulatorConfig | None = None, *, store: StoreLike | None = None) -> None:
+    def __init__(self, config: EmulatorConfig | None = None, *, org: Org | None = None) -> None:
         self.config = config or EmulatorConfig()
-        self._store = store
+        self._org = org
         self._runner: web.AppRunner | None = None
         self._tmpdir: str | None = None
         self.instance_url = ""
@@ -120,15 +75,15 @@ class Emulator(_Endpoints):
         self.state: EmulatorState | None = None
 
     @property
-    def store(self) -> StoreLike:
-        """The data-layer Store."""
+    def org(self) -> Org:
+        """The emulated org: seed, count and query its records (thread-safe)."""
         assert self.state is not None, "the emulator is not running"
-        return self.state.store
+        return self.state.org
 
     async def start(self) -> None:
-        """Open the store, bind the port and start the workers."""
+        """Open the org, bind the port and start the workers."""
         cfg = self.config
-        store = self._store if self._store is not None else await asyncio.to_thread(open_store, cfg)
+        org = self._org if self._org is not None else await asyncio.to_thread(open_org, cfg)
         ssl_context = None
         scheme = "http"
         if cfg.tls:
@@ -138,7 +93,7 @@ class Emulator(_Endpoints):
             ssl_context.load_cert_chain(cert, key)
             self.ca_file = cert
             scheme = "https"
-        self.state = EmulatorState(cfg, store, instance_url=lambda: self.instance_url)
+        self.state = EmulatorState(cfg, org, instance_url=lambda: self.instance_url)
         self.access_token = self.state.access_token
         app = build_app(self.state)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -154,9 +109,7 @@ class Emulator(_Endpoints):
             await self._runner.cleanup()
             self._runner = None
         if self.state is not None:
-            close = getattr(self.state.store, "close", None)
-            if callable(close):
-                await asyncio.to_thread(close)
+            await asyncio.to_thread(self.state.org.close)
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -171,7 +124,9 @@ class Emulator(_Endpoints):
         await self.stop()
 
     def stats(self) -> dict[str, Any]:
-        """Request, job and allocation counters (see DESIGN.md)."""
+        """Request, job and allocation counters: ``requests``, ``requests_by_kind``, ``jobs_created``,
+        ``batches_used``, ``records_used``, ``api_usage``, ``api_limit``, ``faults_injected``,
+        ``tokens_issued`` and ``jobs`` (how many in each state)."""
         assert self.state is not None, "the emulator is not running"
         return self.state.stats()
 
@@ -182,7 +137,13 @@ class Emulator(_Endpoints):
 
 
 class EmulatorThread(_Endpoints):
-    """The emulator in its own thread and event loop, for synchronous code and CLI tests."""
+    """The emulator in its own thread and event loop, for synchronous code and CLI tests.
+
+    ``with EmulatorThread(EmulatorConfig(...)) as emu:`` then use ``emu.instance_url`` and
+    ``emu.access_token``; ``emu.org`` and ``emu.stats()`` as on :class:`Emulator`.
+
+    :param config: how it runs; the defaults if ``None``.
+    """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
@@ -244,9 +205,9 @@ class EmulatorThread(_Endpoints):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     @property
-    def store(self) -> StoreLike:
-        """The data-layer Store (thread-safe, so it may be called from this thread)."""
-        return self._emulator.store
+    def org(self) -> Org:
+        """The emulated org (thread-safe, so it may be called from this thread)."""
+        return self._emulator.org
 
     def stats(self) -> dict[str, Any]:
         """Counters, read on the emulator's own loop."""
@@ -305,7 +266,13 @@ def parse_banner(line: str) -> dict[str, str]:
 
 
 class EmulatorProcess(_Endpoints):
-    """The emulator as a child process (``python -m asyncbulk.emulator --port 0 ...``)."""
+    """The emulator as a child process (``python -m asyncbulk.emulator --port 0 ...``).
+
+    Its org lives in the child, so only ``stats()`` and ``set_faults()`` reach it (over HTTP).
+
+    :param config: how it runs; the defaults if ``None``.
+    :param startup_timeout: seconds to wait for the child to exit when it fails to start.
+    """
 
     def __init__(self, config: EmulatorConfig | None = None, *, startup_timeout: float = 30.0) -> None:
         self.config = config or EmulatorConfig()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -35,10 +32,8 @@ from asyncbulk._auth import (
 )
 from asyncbulk._bulk._transport import Transport
 from asyncbulk.emulator._config import EmulatorConfig, OAuthConfig
-from asyncbulk.emulator._tokens import (
+from asyncbulk.emulator._http._oauth import (
     TokenRegistry,
-    bearer_token,
-    invalid_session_response,
     oauth_routes,
 )
 
@@ -273,29 +268,6 @@ class TestJwtBearer:
             with pytest.raises(AuthenticationError, match="invalid assertion"):
                 await jwt_auth(srv, keys).token(session)
 
-    @pytest.mark.parametrize("aud", ["https://login.salesforce.com", "https://test.salesforce.com/"])
-    async def test_salesforce_audiences_and_string_exp_are_accepted(
-        self, keys: Keys, session: Poster, aud: str
-    ) -> None:
-        # simple-salesforce signs exp as a string (f"{ts:.0f}") and real orgs accept it.
-        claims = {"iss": CLIENT_ID, "sub": USERNAME, "aud": aud, "exp": f"{time.time() + 180:.0f}"}
-        assertion = jwt.encode(claims, keys.private_pem, algorithm="RS256")
-        async with serve(keys) as srv:
-            form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-            async with session.post(srv.url + TOKEN_PATH, data=form) as resp:
-                assert resp.status == 200, await resp.text()
-                assert srv.registry.check((await resp.json())["access_token"])
-
-    async def test_garbage_assertion(self, keys: Keys, session: Poster) -> None:
-        async with serve(keys) as srv:
-            form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "not.a.jwt"}
-            async with session.post(srv.url + TOKEN_PATH, data=form) as resp:
-                assert resp.status == 400
-                assert await resp.json() == {
-                    "error": "invalid_grant",
-                    "error_description": "invalid assertion",
-                }
-
     def test_default_audience(self) -> None:
         assert default_audience("https://login.salesforce.com") == "https://login.salesforce.com"
         assert default_audience("https://test.salesforce.com") == "https://test.salesforce.com"
@@ -330,20 +302,6 @@ class TestClientCredentials:
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
             }
-
-    async def test_http_basic_like_simple_salesforce(self, session: Poster) -> None:
-        def basic(secret: str) -> dict[str, str]:
-            # simple-salesforce's login.py: base64 of "key:secret", no urlencoding.
-            return {"Authorization": "Basic " + base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()}
-
-        async with serve() as srv:
-            form = {"grant_type": "client_credentials"}
-            async with session.post(srv.url + TOKEN_PATH, data=form, headers=basic(CLIENT_SECRET)) as resp:
-                assert resp.status == 200
-                assert srv.registry.check((await resp.json())["access_token"])
-            async with session.post(srv.url + TOKEN_PATH, data=form, headers=basic("nope")) as resp:
-                assert resp.status == 400
-                assert (await resp.json())["error"] == "invalid_client"
 
     @pytest.mark.parametrize(
         ("client_id", "secret", "error", "description"),
@@ -445,46 +403,6 @@ class TestUsernamePassword:
 
 
 class TestTokenEndpoint:
-    async def test_response_shape_and_signature(self, session: Poster) -> None:
-        async with serve() as srv:
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-            }
-            async with session.post(srv.url + TOKEN_PATH, data=form) as resp:
-                assert resp.status == 200
-                assert "no-store" in resp.headers["Cache-Control"]
-                body = await resp.json()
-        assert set(body) == {
-            "access_token",
-            "instance_url",
-            "id",
-            "token_type",
-            "issued_at",
-            "signature",
-            "scope",
-        }
-        assert body["instance_url"] == srv.url
-        assert body["id"] == f"{srv.url}/id/00DEM00000000012AA/005EM0000000001YAA"
-        assert body["token_type"] == "Bearer"
-        assert body["issued_at"].isdigit() and abs(int(body["issued_at"]) / 1000 - time.time()) < 60
-        assert body["access_token"].startswith("00DEM0000000001!")
-        expected = hmac.new(
-            CLIENT_SECRET.encode(), (body["id"] + body["issued_at"]).encode(), hashlib.sha256
-        ).digest()
-        assert base64.b64decode(body["signature"]) == expected
-
-    @pytest.mark.parametrize("grant", ["authorization_code", "", "urn:made:up"])
-    async def test_unsupported_grant(self, session: Poster, grant: str) -> None:
-        async with serve() as srv:
-            async with session.post(srv.url + TOKEN_PATH, data={"grant_type": grant}) as resp:
-                assert resp.status == 400
-                assert await resp.json() == {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant type not supported",
-                }
-
     async def test_non_oauth_error_page_is_described_not_echoed(self, session: Poster) -> None:
         async with serve() as srv:
             # No token endpoint below this path: aiohttp's plain-text 404.
@@ -501,29 +419,6 @@ class TestTokenEndpoint:
             await ClientCredentials(CLIENT_ID, CLIENT_SECRET, url).token(session)
         assert CLIENT_SECRET not in str(info.value)
 
-    async def test_401_helpers(self, session: Poster) -> None:
-        registry = TokenRegistry(lifetime=None)
-        good = registry.issue("005EM0000000001YAA")
-
-        async def guarded(request: web.Request) -> web.Response:
-            token = bearer_token(request)
-            if token is None or not registry.check(token):
-                return invalid_session_response()
-            return web.json_response({"ok": True})
-
-        app = web.Application()
-        app.router.add_get("/x", guarded)
-        async with TestServer(app, host="127.0.0.1") as server:
-            url = f"http://127.0.0.1:{server.port}/x"
-            async with session.get(url, headers={"Authorization": f"Bearer {good}"}) as resp:
-                assert resp.status == 200
-            for headers in ({}, {"Authorization": "Bearer nope"}):
-                async with session.get(url, headers=headers) as resp:
-                    assert resp.status == 401
-                    assert await resp.json() == [
-                        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
-                    ]
-
 
 # --- the registry and token expiry ---------------------------------------------------------------
 
@@ -537,31 +432,6 @@ class FakeClock:
 
 
 class TestTokenRegistry:
-    def test_lifetime_expire_all_and_presets(self) -> None:
-        clock = FakeClock()
-        registry = TokenRegistry(lifetime=60, clock=clock)
-        token = registry.issue("005EM0000000001YAA")
-        registry.add("preset-token")
-        assert registry.check(token) and registry.check("preset-token")
-        assert not registry.check("unknown")
-        assert registry.user_of(token) == "005EM0000000001YAA"
-        clock.now += 59.9
-        assert registry.check(token)
-        clock.now += 0.2
-        assert not registry.check(token) and not registry.check("preset-token")
-        fresh = registry.issue("u")
-        assert fresh != token and len(registry) == 1
-        registry.expire_all()
-        assert not registry.check(fresh)
-        assert "preset" not in repr(registry) and fresh not in repr(registry)
-
-    def test_no_lifetime_means_forever(self) -> None:
-        clock = FakeClock()
-        registry = TokenRegistry(lifetime=None, clock=clock)
-        token = registry.issue("u")
-        clock.now += 10**9
-        assert registry.check(token)
-
     async def test_token_expires_mid_load_and_a_refresh_recovers(self, keys: Keys, session: Poster) -> None:
         clock = FakeClock()
         async with serve(keys, lifetime=30, clock=clock) as srv:

@@ -127,7 +127,7 @@ async def test_state_changes_and_their_refusals(client: BulkClient) -> None:
 
     other = await client.create_job(object="Contact", operation="insert")
     await client.upload(other.id, CSV)
-    with pytest.raises(ApiError, match="Found multiple contents"):
+    with pytest.raises(ApiError, match="Found multipe contents"):
         await client.upload(other.id, CSV)  # one upload per job, and this was no retry
     await client.close_job(other.id)
     again = await client.close_job(other.id)  # a repeated close counts as closed
@@ -158,7 +158,7 @@ async def test_upload_dropped_after_processing_is_recognised(client: BulkClient,
     await client.close_job(job.id)
     done = await wait_done(client, job.id)
     assert done.processed == 4
-    # The PUT was sent again after asking the job, and its "multiple contents" answer was success.
+    # The PUT was sent again after asking the job, and the second-upload refusal was taken as success.
     assert client.requests_by_kind["upload"] == 2
 
 

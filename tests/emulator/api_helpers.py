@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from typing import Any
 
 import aiohttp
 
 from asyncbulk.emulator import Emulator
 
+CONTACTS = b"FirstName,LastName,MailingCity\nAstro,Nomical,San Francisco\nHootie,McOwl,San Francisco\n"
+
+
+def rows(text: str, delimiter: str = ",") -> list[list[str]]:
+    """A CSV text's rows."""
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
 
 class Api:
     """A thin aiohttp helper bound to one emulator: paths are relative to ``/services/data/v66.0``."""
 
-    def __init__(self, emu: Emulator, session: aiohttp.ClientSession) -> None:
-        self.emu = emu
+    def __init__(self, emulator: Emulator, session: aiohttp.ClientSession) -> None:
+        self.emulator = emulator
         self.session = session
 
     def url(self, path: str) -> str:
-        return self.emu.base_url + path
+        return self.emulator.base_url + path
 
     async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
         async with self.session.request(method, self.url(path), **kw) as resp:

@@ -1,4 +1,4 @@
-"""Fixtures for the emulator's HTTP tests: a real emulator on loopback and an aiohttp client."""
+"""Fixtures for the emulator's tests: ``api``, an aiohttp client on ``emulator`` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,12 @@ import aiohttp
 import pytest
 from api_helpers import Api
 
-from asyncbulk.emulator import Emulator, EmulatorConfig
+from asyncbulk.emulator import Emulator
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(EmulatorConfig(workers=2)) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[Api]:
-    headers = {"Authorization": f"Bearer {emu.access_token}"}
+async def api(emulator: Emulator) -> AsyncIterator[Api]:
+    """An aiohttp session that sends the emulator's token, with helpers for jobs."""
+    headers = {"Authorization": f"Bearer {emulator.access_token}"}
     async with aiohttp.ClientSession(headers=headers) as session:
-        yield Api(emu, session)
+        yield Api(emulator, session)

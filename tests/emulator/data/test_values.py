@@ -1,10 +1,10 @@
-"""Cell parsing and Salesforce-style rendering (asyncbulk.emulator._values)."""
+"""Cell parsing and Salesforce-style rendering (``_data/_values.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from asyncbulk.emulator import _values as V
+from asyncbulk.emulator._data import _values as V
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,11 @@ def test_parse_datetime_normalises_to_utc() -> None:
     ]
     assert list(errs) == [5] and "xsd:dateTime" in errs[5]
     assert V.render_datetime_rest("2024-01-15T10:30:00.000Z") == "2024-01-15T10:30:00.000+0000"
+
+
+def test_email_column_check() -> None:
+    values = ["a@b.com", "#N/A", "", "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
+    out, errors = V.parse_email(values, 2, "Email", "Email")
+    assert out == ["a@b.com", None, None, "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
+    assert sorted(errors) == [4, 5]
+    assert V.parse_email(["a@b.com", "c@d.org"], 2, "Email", "Email") == (["a@b.com", "c@d.org"], {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from asyncbulk.emulator._ids import IdGenerator, checksum, counter_of, is_valid_id, to_18
+from asyncbulk.emulator._data._ids import IdGenerator, checksum, counter_of, is_valid_id, to_18
 
 
 def test_checksum_matches_real_ids() -> None:

@@ -2,7 +2,7 @@
 
 :class:`TokenRegistry` knows which bearer tokens are valid and for how long
 (``EmulatorConfig.token_lifetime``, so a token can expire in the middle of a load).
-:func:`oauth_routes` serves the four grants asyncbulk uses, answering as Salesforce does:
+:class:`TokenEndpoint` serves the four grants asyncbulk uses, answering as Salesforce does:
 
 - ``urn:ietf:params:oauth:grant-type:jwt-bearer``: an RS256 JWT signed with the key whose public
   half (or X.509 certificate) is ``OAuthConfig.jwt_public_key_pem``;
@@ -40,10 +40,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._config import EmulatorConfig
+from .._config import EmulatorConfig, OAuthConfig
 
 __all__ = [
     "INVALID_SESSION_BODY",
+    "TokenEndpoint",
     "TokenRegistry",
     "bearer_token",
     "invalid_session_response",
@@ -55,7 +56,8 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: https://login.salesforce.com, https://test.salesforce.com or the Experience Cloud site URL).
 STANDARD_AUDIENCES = frozenset({"https://login.salesforce.com", "https://test.salesforce.com"})
 
-#: The body Salesforce sends with a 401 for a missing, unknown or expired token (bulk-api-2 §7).
+#: The body Salesforce sends with a 401 for a missing, unknown or expired token (a recorded real
+#: answer, as jsforce's tests replay it).
 INVALID_SESSION_BODY: list[dict[str, str]] = [
     {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
 ]
@@ -192,41 +194,72 @@ def _load_public_key(pem: str | None) -> rsa.RSAPublicKey | None:
     return key
 
 
-def oauth_routes(
-    registry: TokenRegistry, config: EmulatorConfig, *, instance_url: Callable[[], str]
-) -> list[web.RouteDef]:
-    """The routes of the token endpoint, ``POST /services/oauth2/token``.
+class TokenEndpoint:
+    """``POST /services/oauth2/token``: checks a grant against ``OAuthConfig``, issues a token.
 
     :param registry: where issued tokens go.
-    :param config: ``config.oauth`` says which app, user, key and refresh tokens are accepted.
-    :param instance_url: the emulator's base URL once it is listening (token responses carry it, and a
-        JWT may name it as its audience).
+    :param oauth: which app, user, key and refresh tokens are accepted.
+    :param instance_url: the emulator's base URL once it is listening (token responses carry it, and
+        a JWT may name it as its audience).
     :raises ValueError: if ``jwt_public_key_pem`` is not an RSA public key or certificate.
     """
-    oauth = config.oauth
-    public_key = _load_public_key(oauth.jwt_public_key_pem)
-    refresh_tokens = frozenset(oauth.refresh_tokens)
 
-    def check_client(client_id: str | None, client_secret: str | None, *, secret_required: bool) -> None:
-        if client_id != oauth.client_id:
+    def __init__(
+        self, registry: TokenRegistry, oauth: OAuthConfig, *, instance_url: Callable[[], str]
+    ) -> None:
+        self.registry = registry
+        self.oauth = oauth
+        self.instance_url = instance_url
+        self._public_key = _load_public_key(oauth.jwt_public_key_pem)
+        self._refresh_tokens = frozenset(oauth.refresh_tokens)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The token request: a token response, or 400 with ``error`` and ``error_description``."""
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        grant = form.get("grant_type", "")
+        try:
+            if grant == JWT_BEARER_GRANT:
+                self._jwt_bearer(form)
+            elif grant == "client_credentials":
+                self._client_credentials(request, form)
+            elif grant == "refresh_token":
+                self._refresh(form)
+            elif grant == "password":
+                self._password(form)
+            else:
+                raise _OAuthError(*_UNSUPPORTED)
+        except _OAuthError as exc:
+            return web.json_response(
+                {"error": exc.error, "error_description": exc.description},
+                status=exc.status,
+                headers={"Cache-Control": "no-cache,no-store"},
+            )
+        # None of these grants return a refresh token on Salesforce (only the web-server and
+        # user-agent flows do, and the refresh flow itself unless rotation is on).
+        return web.json_response(self._token_response(), headers={"Cache-Control": "no-cache,no-store"})
+
+    def _check_client(
+        self, client_id: str | None, client_secret: str | None, *, secret_required: bool
+    ) -> None:
+        if client_id != self.oauth.client_id:
             raise _OAuthError(*_BAD_CLIENT_ID)
         if client_secret is None and not secret_required:
             return
         if client_secret is None or not hmac.compare_digest(
-            client_secret.encode(), oauth.client_secret.encode()
+            client_secret.encode(), self.oauth.client_secret.encode()
         ):
             raise _OAuthError(*_BAD_SECRET)
 
-    def jwt_bearer(form: dict[str, str]) -> None:
+    def _jwt_bearer(self, form: dict[str, str]) -> None:
         assertion = form.get("assertion", "")
         try:
             claims = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.InvalidTokenError:
             raise _OAuthError("invalid_grant", "invalid assertion") from None
         # The app is found by iss before its certificate can check the signature.
-        if claims.get("iss") != oauth.client_id:
+        if claims.get("iss") != self.oauth.client_id:
             raise _OAuthError(*_BAD_CLIENT_ID)
-        if public_key is None:
+        if self._public_key is None:
             # No certificate uploaded to the app: no signature can be valid.
             raise _OAuthError("invalid_grant", "invalid assertion")
         try:
@@ -234,13 +267,13 @@ def oauth_routes(
             # exp is not checked by PyJWT because simple-salesforce sends it as a string.
             jwt.decode(
                 assertion,
-                public_key,
+                self._public_key,
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_aud": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.InvalidTokenError:
             raise _OAuthError("invalid_grant", "invalid assertion") from None
-        own = instance_url().rstrip("/")
+        own = self.instance_url().rstrip("/")
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if not any(isinstance(a, str) and a.rstrip("/") in STANDARD_AUDIENCES | {own} for a in audiences):
@@ -253,31 +286,32 @@ def oauth_routes(
         # exp = Date.now() + 300 (milliseconds, centuries ahead) and `sf org login jwt` works.
         if exp <= time.time():
             raise _OAuthError("invalid_grant", "expired authorization code")
-        if claims.get("sub") != oauth.username:
+        if claims.get("sub") != self.oauth.username:
             # Salesforce answers the same for an unknown user and for one not pre-authorized.
             raise _OAuthError("invalid_grant", "user hasn't approved this consumer")
 
-    def client_credentials(request: web.Request, form: dict[str, str]) -> None:
+    def _client_credentials(self, request: web.Request, form: dict[str, str]) -> None:
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         basic = _basic_credentials(request)
         if basic is not None:
             client_id, client_secret = basic
-        check_client(client_id, client_secret, secret_required=True)
+        self._check_client(client_id, client_secret, secret_required=True)
 
-    def refresh(form: dict[str, str]) -> None:
-        check_client(form.get("client_id"), form.get("client_secret"), secret_required=False)
-        if form.get("refresh_token") not in refresh_tokens:
+    def _refresh(self, form: dict[str, str]) -> None:
+        self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=False)
+        if form.get("refresh_token") not in self._refresh_tokens:
             raise _OAuthError("invalid_grant", "expired access/refresh token")
 
-    def password(form: dict[str, str]) -> None:
-        check_client(form.get("client_id"), form.get("client_secret"), secret_required=True)
-        if form.get("username") != oauth.username or not hmac.compare_digest(
-            form.get("password", "").encode(), oauth.password.encode()
+    def _password(self, form: dict[str, str]) -> None:
+        self._check_client(form.get("client_id"), form.get("client_secret"), secret_required=True)
+        if form.get("username") != self.oauth.username or not hmac.compare_digest(
+            form.get("password", "").encode(), self.oauth.password.encode()
         ):
             raise _OAuthError("invalid_grant", "authentication failure")
 
-    def token_response() -> dict[str, str]:
-        base = instance_url().rstrip("/")
+    def _token_response(self) -> dict[str, str]:
+        oauth = self.oauth
+        base = self.instance_url().rstrip("/")
         identity = f"{base}/id/{oauth.org_id}/{oauth.user_id}"
         issued_at = str(int(time.time() * 1000))
         # Salesforce: "Base64-encoded HMAC-SHA256 signature signed with the client_secret containing
@@ -286,7 +320,7 @@ def oauth_routes(
             oauth.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
         ).digest()
         return {
-            "access_token": registry.issue(oauth.user_id),
+            "access_token": self.registry.issue(oauth.user_id),
             "instance_url": base,
             "id": identity,
             "token_type": "Bearer",
@@ -295,31 +329,16 @@ def oauth_routes(
             "scope": "api",
         }
 
-    async def token(request: web.Request) -> web.Response:
-        form = {key: str(value) for key, value in (await request.post()).items()}
-        grant = form.get("grant_type", "")
-        try:
-            if grant == JWT_BEARER_GRANT:
-                jwt_bearer(form)
-            elif grant == "client_credentials":
-                client_credentials(request, form)
-            elif grant == "refresh_token":
-                refresh(form)
-            elif grant == "password":
-                password(form)
-            else:
-                raise _OAuthError(*_UNSUPPORTED)
-        except _OAuthError as exc:
-            return web.json_response(
-                {"error": exc.error, "error_description": exc.description},
-                status=exc.status,
-                headers={"Cache-Control": "no-cache,no-store"},
-            )
-        # None of these grants return a refresh token on Salesforce (only the web-server and
-        # user-agent flows do, and the refresh flow itself unless rotation is on).
-        return web.json_response(token_response(), headers={"Cache-Control": "no-cache,no-store"})
 
-    return [web.post("/services/oauth2/token", token)]
+def oauth_routes(
+    registry: TokenRegistry, config: EmulatorConfig, *, instance_url: Callable[[], str]
+) -> list[web.RouteDef]:
+    """The route of the token endpoint, ``POST /services/oauth2/token`` (see :class:`TokenEndpoint`).
+
+    :raises ValueError: if ``config.oauth.jwt_public_key_pem`` is not an RSA public key or certificate.
+    """
+    endpoint = TokenEndpoint(registry, config.oauth, instance_url=instance_url)
+    return [web.post("/services/oauth2/token", endpoint.handle)]
 
 
 def _basic_credentials(request: web.Request) -> tuple[str, str] | None:

@@ -24,15 +24,20 @@ double/currency/percent fields as Java's ``Double.toString`` (``912260031`` ->
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from ._schema import NUMBER_TYPES, TEXT_TYPES, FieldDef
 
 __all__ = [
     "NULL_MARKER",
+    "ColumnResult",
     "format_error",
     "java_double",
+    "now_text",
     "parse_boolean",
+    "parse_column",
     "parse_date",
     "parse_datetime",
     "parse_double",
@@ -40,13 +45,17 @@ __all__ = [
     "parse_int",
     "parse_string",
     "render_datetime_rest",
+    "render_value",
+    "rest_value",
+    "to_utc_text",
 ]
 
-#: A cell that sets a field to null in an update (bulk-api-2.md §4).
+#: A cell that sets a field to null in an update ("Prepare CSV Files",
+#: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_prepare_csv.htm).
 NULL_MARKER = "#N/A"
 
+#: A parsed column: the stored values and ``{row index: sf__Error text}`` for the rejected cells.
 ColumnResult = tuple[list[object], dict[int, str]]
-ColumnParser = Callable[[Sequence[str], int, str, str], ColumnResult]
 
 
 def format_error(code: str, message: str, fields: tuple[str, ...] | list[str] = ()) -> str:
@@ -145,7 +154,7 @@ _DOUBLE_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 def parse_double(
     values: Sequence[str], col: int, field: str, label: str, precision: int = 18, scale: int = 2
 ) -> ColumnResult:
-    """Double, currency and percent fields: scientific notation allowed (bulk-api-2.md §4).
+    """Double, currency and percent fields; scientific notation is allowed, as the Bulk guide says.
 
     Values are rounded half up to the field's scale, and a value with more integer digits than
     ``precision - scale`` fails ``NUMBER_OUTSIDE_VALID_RANGE`` as on the platform.
@@ -204,7 +213,7 @@ _DATE10_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_date(values: Sequence[str], col: int, field: str, label: str) -> ColumnResult:
-    """Date fields, ``yyyy-MM-dd`` (no offset; bulk-api-2.md §4), stored as that text."""
+    """Date fields, ``yyyy-MM-dd`` (the Bulk guide's date format has no offset), stored as that text."""
     # Fast path, the common case: every value is already canonical; checked with C-level maps.
     cells = [v for v in values if v and v != NULL_MARKER]
     if all(map(_DATE10_RE.fullmatch, cells)):
@@ -279,6 +288,12 @@ def parse_datetime(values: Sequence[str], col: int, field: str, label: str) -> C
     return out, errors
 
 
+def now_text() -> str:
+    """The current time in the stored datetime form (``yyyy-MM-ddTHH:mm:ss.SSSZ``, UTC)."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
 def render_datetime_rest(stored: str) -> str:
     """A stored datetime as the REST API writes it in JSON: ``2024-01-15T10:30:00.000+0000``."""
     return stored[:-1] + "+0000" if stored.endswith("Z") else stored
@@ -325,11 +340,46 @@ def java_double(x: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{point - 1}"
 
 
-def render_int(value: object) -> str:
-    """An int field's value in results."""
+def parse_column(fdef: FieldDef, values: Sequence[str], col: int) -> ColumnResult:
+    """One column of a batch parsed for ``fdef``'s type; ``col`` is its 1-based position.
+
+    Id and reference cells are only told apart from empty ones here: the batch checks them
+    against the records.
+    """
+    t = fdef.type
+    if t == "email":
+        return parse_email(values, col, fdef.name, fdef.label, fdef.length)
+    if t in TEXT_TYPES:
+        return parse_string(values, col, fdef.name, fdef.label, fdef.length)
+    if t == "int":
+        return parse_int(values, col, fdef.name, fdef.label)
+    if t in NUMBER_TYPES:
+        return parse_double(values, col, fdef.name, fdef.label, fdef.precision or 18, fdef.scale)
+    if t == "boolean":
+        return parse_boolean(values, col, fdef.name, fdef.label)
+    if t == "date":
+        return parse_date(values, col, fdef.name, fdef.label)
+    if t == "datetime":
+        return parse_datetime(values, col, fdef.name, fdef.label)
+    return [None if (not v or v == NULL_MARKER) else v for v in values], {}
+
+
+def render_value(fdef: FieldDef, value: object) -> str:
+    """A stored number or checkbox as ``successfulResults`` echoes it."""
+    t = fdef.type
+    if t in NUMBER_TYPES:
+        return java_double(float(value))  # type: ignore[arg-type]
+    if t == "boolean":
+        return "true" if value else "false"
     return str(value)
 
 
-def render_boolean(value: object) -> str:
-    """A checkbox value in results."""
-    return "true" if value else "false"
+def rest_value(fdef: FieldDef, value: object) -> object:
+    """A stored value as the REST API writes it in a query's JSON records."""
+    if value is None:
+        return None
+    if fdef.type == "boolean":
+        return bool(value)
+    if fdef.type == "datetime":
+        return render_datetime_rest(str(value))
+    return value

@@ -1,18 +1,27 @@
-"""The emulator's fast paths give exactly what the plain ones give.
+"""Uploads in, result files out (``_ingest/_csv.py``): the column-wise fast paths give the plain answers.
 
-Covered: ``parse_csv_blocks`` (upload cut into column-wise batches) against ``parse_csv``;
-``BatchResults`` (the lazy result sequence) against the ``RowResult`` list it stands for; result
-files rendered from columns against the per-row renderer; the whole-column email check.
+Covered: ``parse_csv_blocks`` (upload cut into column-wise batches) against ``parse_csv``; result
+files rendered from a batch's columns against the csv module writing every row, all values quoted;
+unprocessed rows written back.
 """
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
-from asyncbulk.emulator._jobs import CsvParseError, parse_csv, parse_csv_blocks, render_results
-from asyncbulk.emulator._schema import Schema
-from asyncbulk.emulator._store import BatchResults, RowResult, Store
-from asyncbulk.emulator._values import parse_email
+import pytest
+from org_helpers import batch
+
+from asyncbulk.emulator import Org
+from asyncbulk.emulator._data import BatchResults
+from asyncbulk.emulator._ingest._csv import (
+    CsvParseError,
+    parse_csv,
+    parse_csv_blocks,
+    render_blocks,
+    render_results,
+)
 
 
 def _rows_of(blocks: list[tuple[tuple[str, ...], ...]]) -> list[list[str]]:
@@ -72,7 +81,7 @@ def test_blocks_report_the_first_error_as_parse_csv_does(data: bytes) -> None:
     assert _error(parse_csv_blocks, data, ",", 2) == expected
 
 
-def _mixed_results(store: Store) -> BatchResults:
+def _mixed_results(org: Org) -> BatchResults:
     header = ["LastName", "Email", "Title", "Birthdate"]
     rows = [
         ['Quote "me"', "a@x.com", "x,y", "2000-01-31"],
@@ -80,52 +89,42 @@ def _mixed_results(store: Store) -> BatchResults:
         ["Line\nbreak", "", "", "1999-12-31Z"],
         ["", "b@x.com", "no last name", ""],
     ]
-    return store.process_batch("Contact", "insert", None, header, rows)
+    return batch(org, "Contact", "insert", None, header, rows)
 
 
-def test_batch_results_is_the_row_result_sequence() -> None:
-    res = _mixed_results(Store(Schema()))
-    rows = list(res)
-    assert len(res) == 4 and [r.ok for r in rows] == [True, False, True, False]
-    assert res[0] == RowResult(True, res[0].sf_id, True, "", ['Quote "me"', "a@x.com", "x,y", "2000-01-31"])
-    assert res[2].values == ["Line\nbreak", "", "", "1999-12-31"]  # re-rendered date
-    assert res[1] == RowResult(
-        False,
-        "",
-        False,
-        "INVALID_EMAIL_ADDRESS:Email: invalid email address: not-an-email:Email --",
-        ["Bad", "not-an-email", "t", ""],
-    )
-    assert res[-1] == rows[3] and res[1:3] == rows[1:3] and res == rows
-    assert res.failed == 2
-    with pytest.raises(IndexError):
-        res[4]
+def _row_by_row(res: BatchResults, delimiter: str, eol: str) -> tuple[bytes, bytes, int]:
+    """What the result files must hold: each row written by the csv module, every value quoted."""
+    ok, bad = io.StringIO(), io.StringIO()
+    ok_rows = csv.writer(ok, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_ALL)
+    bad_rows = csv.writer(bad, delimiter=delimiter, lineterminator=eol, quoting=csv.QUOTE_ALL)
+    for r in res:
+        if r.ok:
+            ok_rows.writerow([r.sf_id, "true" if r.created else "false", *r.values])
+        else:
+            bad_rows.writerow([r.sf_id, r.error, *r.values])
+    return ok.getvalue().encode(), bad.getvalue().encode(), res.failed
 
 
 @pytest.mark.parametrize(("delimiter", "eol"), [(",", "\n"), ("\t", "\r\n"), ("|", "\n")])
-def test_column_rendering_matches_row_rendering(delimiter: str, eol: str) -> None:
-    store = Store(Schema())
-    res = _mixed_results(store)
-    assert render_results(res, delimiter, eol) == render_results(list(res), delimiter, eol)
+def test_result_files_rendered_from_columns(delimiter: str, eol: str) -> None:
+    org = Org()
+    res = _mixed_results(org)
+    assert render_results(res, delimiter, eol) == _row_by_row(res, delimiter, eol)
     ok, bad, failed = render_results(res, delimiter, eol)
     assert failed == 2 and ok.count(b'"true"') == 2
     assert b'"Quote ""me"""' in ok and b'"not-an-email"' in bad
     # updates (ids on failures too) and deletes take other paths
     ids = [r.sf_id for r in res if r.ok]
-    upd = store.process_batch("Contact", "update", None, ["Id", "Title"], [[ids[0], '"t"'], ["003bad", "x"]])
-    assert render_results(upd, delimiter, eol) == render_results(list(upd), delimiter, eol)
-    gone = store.process_batch("Contact", "delete", None, ["Id"], [[ids[1]], [ids[1][:3] + "x" * 15]])
-    assert render_results(gone, delimiter, eol) == render_results(list(gone), delimiter, eol)
-    assert render_results(store.process_batch("Contact", "insert", None, ["LastName"], []), ",", "\n") == (
-        b"",
-        b"",
-        0,
-    )
+    upd = batch(org, "Contact", "update", None, ["Id", "Title"], [[ids[0], '"t"'], ["003bad", "x"]])
+    assert render_results(upd, delimiter, eol) == _row_by_row(upd, delimiter, eol)
+    gone = batch(org, "Contact", "delete", None, ["Id"], [[ids[1]], [ids[1][:3] + "x" * 15]])
+    assert render_results(gone, delimiter, eol) == _row_by_row(gone, delimiter, eol)
+    all_ok = batch(org, "Contact", "insert", None, ["LastName"], [["A"], ["B"]])
+    assert render_results(all_ok, delimiter, eol) == _row_by_row(all_ok, delimiter, eol)
+    assert render_results(batch(org, "Contact", "insert", None, ["LastName"], []), ",", "\n") == (b"", b"", 0)
 
 
-def test_email_column_check() -> None:
-    values = ["a@b.com", "#N/A", "", "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
-    out, errors = parse_email(values, 2, "Email", "Email")
-    assert out == ["a@b.com", None, None, "x.y+z@sub.example.org", "a@b.com\nc@d.com", "a@b.c."]
-    assert sorted(errors) == [4, 5]
-    assert parse_email(["a@b.com", "c@d.org"], 2, "Email", "Email") == (["a@b.com", "c@d.org"], {})
+def test_unprocessed_rows_written_back_quoted_only_where_needed() -> None:
+    blocks = [(("a", 'say "hi"'), ("x,y", "")), (("last",), ("z",))]
+    assert render_blocks(blocks, ",", "\r\n") == b'a,"x,y"\r\n"say ""hi""",\r\nlast,z\r\n'
+    assert render_blocks([], ",", "\n") == b""

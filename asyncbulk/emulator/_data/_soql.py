@@ -1,4 +1,4 @@
-"""A small SOQL subset, compiled to SQLite for ``Store.query``.
+"""A small SOQL subset: compiled to SQLite and run against the store (``GET query?q=``).
 
 Supported::
 
@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from .._vocab import LATEST_VERSION
+from ._errors import QueryError
+from ._ids import is_valid_id, to_18
 from ._schema import FieldDef, ObjectDef, Schema
-from ._store import QueryError
-from ._values import to_utc_text
+from ._store import Store
+from ._values import rest_value, to_utc_text
 
-__all__ = ["CompiledQuery", "compile_query"]
+__all__ = ["CompiledQuery", "compile_query", "run_query"]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)"
@@ -222,8 +226,6 @@ class _Parser:
         if t.kind == "str":
             text = re.sub(r"\\(.)", r"\1", t.text[1:-1])
             if fdef.type in ("id", "reference") and len(text) == 15:
-                from ._ids import is_valid_id, to_18
-
                 return to_18(text) if is_valid_id(text) else text
             return text
         if t.kind == "num":
@@ -245,3 +247,22 @@ class _Parser:
 def compile_query(schema: Schema, soql: str) -> CompiledQuery:
     """Parse ``soql`` against ``schema``; raises ``QueryError`` for what the subset rejects."""
     return _Parser(schema, soql.strip()).parse()
+
+
+def run_query(store: Store, soql: str) -> dict[str, Any]:
+    """Run ``soql``; the REST API's query answer (``totalSize``, ``done``, ``records``).
+
+    :raises QueryError: for what the subset rejects.
+    """
+    q = compile_query(store.schema, soql)
+    rows = store.fetchall(q.sql, q.params)
+    if q.count_only:
+        return {"totalSize": rows[0][0], "done": True, "records": []}
+    url = f"/services/data/v{LATEST_VERSION}/sobjects/{q.obj.name}/"
+    records = []
+    for row in rows:
+        rec: dict[str, Any] = {"attributes": {"type": q.obj.name, "url": url + row[0]}}
+        for fdef, value in zip(q.fields, row[1:], strict=True):
+            rec[fdef.name] = rest_value(fdef, value)
+        records.append(rec)
+    return {"totalSize": len(records), "done": True, "records": records}

@@ -1,0 +1,25 @@
+"""The data layer: the org's records and stored jobs in SQLite, seen from above through :class:`Org`."""
+
+from ._batch import Block, block_len
+from ._checks import LockFail
+from ._errors import HeaderError, QueryError
+from ._org import Org
+from ._plan import JobSpec
+from ._results import BatchResults, RowResult
+from ._schema import FieldDef, ObjectDef, Schema, SchemaError
+
+__all__ = [
+    "BatchResults",
+    "Block",
+    "FieldDef",
+    "HeaderError",
+    "JobSpec",
+    "LockFail",
+    "ObjectDef",
+    "Org",
+    "QueryError",
+    "RowResult",
+    "Schema",
+    "SchemaError",
+    "block_len",
+]

@@ -1,0 +1,107 @@
+"""The emulated org: the data layer's one face to the layers above."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._batch import BatchApply, block_len
+from ._checks import LockFail
+from ._describe import describe_object
+from ._errors import HeaderError
+from ._ids import IdGenerator
+from ._jobstore import JobStore
+from ._plan import JobSpec, PlanCache
+from ._results import BatchResults
+from ._schema import Schema
+from ._soql import run_query
+from ._store import Store
+
+__all__ = ["Org"]
+
+
+class Org:
+    """The emulated org's records and stored jobs: everything the ingest and HTTP layers ask of the data.
+
+    Every method is thread-safe; :meth:`apply` is one transaction.
+
+    .. code-block:: python
+
+        org = Org()  # the built-in objects, in memory
+        org.apply(JobSpec("Contact", "insert"), ["LastName"], [("Lovelace", "Turing")])
+        org.count("Contact")  # 2
+
+    :param schema: the objects; ``None`` is the built-in Account, Contact, Lead and User.
+    :param path: an SQLite file that keeps records and jobs across restarts; ``None`` keeps all in memory.
+    """
+
+    def __init__(self, schema: Schema | None = None, path: str | None = None) -> None:
+        self._store = Store(schema if schema is not None else Schema(), path)
+        self._plans = PlanCache(self._store.schema)
+        #: The Bulk jobs kept in the org's database (their records, uploads and result files).
+        self.jobs = JobStore(self._store)
+
+    @property
+    def schema(self) -> Schema:
+        """The org's objects and fields."""
+        return self._store.schema
+
+    @property
+    def ids(self) -> IdGenerator:
+        """The id generator shared by records and jobs (its counter survives a restart with a file)."""
+        return self._store.ids
+
+    @property
+    def admin_user_id(self) -> str:
+        """The seeded admin user, owner of the records the Bulk API creates."""
+        return self._store.admin_user_id
+
+    def check_header(self, spec: JobSpec, header: Sequence[str]) -> str | None:
+        """``None`` if a batch with this header can be applied, else the failed job's ``errorMessage``."""
+        try:
+            self._plans.get(spec, header)
+        except HeaderError as exc:
+            return str(exc)
+        return None
+
+    def apply(
+        self,
+        spec: JobSpec,
+        header: Sequence[str],
+        columns: Sequence[Sequence[str]],
+        lock_fail: LockFail | None = None,
+    ) -> BatchResults:
+        """Apply one batch, given column-wise (``columns[j][i]`` is row i's cell j); one result per row.
+
+        :param lock_fail: called with each row index still fine before the write; True makes that row
+            fail ``UNABLE_TO_LOCK_ROW`` (fault injection).
+        :raises HeaderError: (a ``ValueError``) if the header is not usable, see :meth:`check_header`.
+        """
+        plan = self._plans.get(spec, header)
+        count = block_len(columns)
+        with self._store.transaction() as tx:
+            return BatchApply(tx, plan, columns, count, lock_fail).run()
+
+    def query(self, soql: str) -> dict[str, Any]:
+        """Run a SOQL query (a subset); the REST API's answer. Raises :class:`QueryError`."""
+        return run_query(self._store, soql)
+
+    def describe(self, object_name: str) -> dict[str, Any] | None:
+        """The object's describe, shaped like ``GET /sobjects/X/describe`` (a subset), or ``None``."""
+        obj = self.schema.get(object_name)
+        return None if obj is None else describe_object(obj)
+
+    def count(self, object_name: str, include_deleted: bool = False) -> int:
+        """How many records the object has (live ones unless ``include_deleted``).
+
+        :raises KeyError: for an object the schema does not have.
+        """
+        obj = self.schema.get(object_name)
+        if obj is None:
+            raise KeyError(object_name)
+        where = "" if include_deleted else ' WHERE "isdeleted" = 0'
+        return int(self._store.fetchall(f"SELECT count(*) FROM {obj.table}{where}")[0][0])
+
+    def close(self) -> None:
+        """Close the database."""
+        self._store.close()

@@ -1,0 +1,60 @@
+"""The emulator's aiohttp application: the route table, startup and cleanup."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .._vocab import UPLOAD_MAX_BYTES
+from . import _ingest_routes as ingest
+from . import _rest_routes as rest
+from ._front_door import add_limit_header, salesforce_front_door
+from ._oauth import oauth_routes
+from ._state import STATE_KEY, EmulatorState
+from ._test_routes import emulator_routes
+
+__all__ = ["build_app"]
+
+
+def build_app(state: EmulatorState) -> web.Application:
+    """The aiohttp application over a prepared :class:`EmulatorState`.
+
+    Route names are the request kinds counted in ``stats()["requests_by_kind"]``.
+
+    :raises ValueError: if the OAuth configuration's JWT key is not an RSA public key or certificate.
+    """
+    # Uploads are read from the stream with their own cap; other bodies are small.
+    app = web.Application(middlewares=[salesforce_front_door], client_max_size=UPLOAD_MAX_BYTES + 1)
+    app[STATE_KEY] = state
+    app.on_response_prepare.append(add_limit_header)
+    base = r"/services/data/v{version:\d+\.\d+}"
+    jobs = base + "/jobs/ingest"
+    job = jobs + "/{job_id:[0-9A-Za-z]+}"
+    result_kinds = "|".join(ingest.RESULT_PATHS)
+    app.add_routes(
+        [
+            web.get("/services/data", rest.versions, name="versions"),
+            web.get("/services/data/", rest.versions, name="versions_slash"),
+            web.post(jobs + "{slash:/?}", ingest.create_job, name="create"),
+            web.get(jobs + "{slash:/?}", ingest.list_jobs, name="job_list"),
+            web.get(job + "{slash:/?}", ingest.job_info, name="job_info"),
+            web.patch(job + "{slash:/?}", ingest.set_state, name="state"),
+            web.delete(job + "{slash:/?}", ingest.delete_job, name="delete"),
+            web.put(job + "/batches{slash:/?}", ingest.upload, name="upload"),
+            web.get(job + "/{kind:" + result_kinds + "}{slash:/?}", ingest.results, name="results"),
+            web.get(base + "/limits{slash:/?}", rest.limits, name="limits"),
+            web.get(base + "/sobjects/{object}/describe{slash:/?}", rest.describe, name="describe"),
+            web.get(base + "/query{slash:/?}", rest.query, name="query"),
+            *emulator_routes(),
+            *oauth_routes(state.tokens, state.config, instance_url=state.instance_url),
+        ]
+    )
+
+    async def start_jobs(app: web.Application) -> None:
+        await state.jobs.start()
+
+    async def stop_jobs(app: web.Application) -> None:
+        await state.jobs.close()
+
+    app.on_startup.append(start_jobs)
+    app.on_cleanup.append(stop_jobs)
+    return app

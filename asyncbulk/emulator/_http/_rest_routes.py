@@ -1,0 +1,78 @@
+"""The REST resources beside the Bulk jobs: the versions list, limits, describe and query."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from .._data import QueryError
+from .._ingest import ApiError, not_found
+from .._vocab import API_VERSIONS, DAILY_QUERY_FILE_STORAGE_MB, DAILY_QUERY_JOBS, LATEST_VERSION
+from ._state import state_of
+
+__all__ = ["describe", "limits", "query", "release_name", "versions"]
+
+
+def release_name(version: str) -> str:
+    """The release an API version belongs to: ``"66.0"`` -> ``"Spring '26"``."""
+    # v66.0 is Spring '26; each earlier version steps back one release (Spring, Winter, Summer...).
+    back = int(float(LATEST_VERSION)) - int(float(version))
+    season = ("Spring", "Winter", "Summer")[back % 3]
+    year = 26 - back // 3 - (1 if back % 3 == 2 else 0)
+    return f"{season} '{year:02d}"
+
+
+async def versions(request: web.Request) -> web.Response:
+    """``GET /services/data/``: the supported versions (no auth, no usage header)."""
+    return web.json_response(
+        [{"label": release_name(v), "url": f"/services/data/v{v}", "version": v} for v in API_VERSIONS]
+    )
+
+
+async def limits(request: web.Request) -> web.Response:
+    """``GET limits``: the allocations in Salesforce's ``{"Max","Remaining"}`` shape."""
+    state = state_of(request)
+    cfg = state.config
+    used = state.jobs.allocations
+    return web.json_response(
+        {
+            "DailyApiRequests": {
+                "Max": cfg.api_request_limit,
+                "Remaining": cfg.api_request_limit - state.api_usage,
+            },
+            "DailyBulkApiBatches": {
+                "Max": cfg.daily_batch_limit,
+                "Remaining": cfg.daily_batch_limit - used.batches_used,
+            },
+            # Not a real key: Salesforce publishes no records allocation in /limits; ours is here for tests.
+            "DailyBulkApiRecords": {
+                "Max": cfg.daily_record_limit,
+                "Remaining": cfg.daily_record_limit - used.records_used,
+            },
+            "DailyBulkV2QueryJobs": {"Max": DAILY_QUERY_JOBS, "Remaining": DAILY_QUERY_JOBS},
+            "DailyBulkV2QueryFileStorageMB": {
+                "Max": DAILY_QUERY_FILE_STORAGE_MB,
+                "Remaining": DAILY_QUERY_FILE_STORAGE_MB,
+            },
+        }
+    )
+
+
+async def describe(request: web.Request) -> web.Response:
+    """``GET sobjects/{object}/describe``."""
+    info = await asyncio.to_thread(state_of(request).org.describe, request.match_info["object"])
+    if info is None:
+        raise not_found()
+    return web.json_response(info)
+
+
+async def query(request: web.Request) -> web.Response:
+    """``GET query?q=SOQL`` (a subset of SOQL)."""
+    soql = request.query.get("q")
+    if not soql:
+        raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    try:
+        return web.json_response(await asyncio.to_thread(state_of(request).org.query, soql))
+    except QueryError as exc:
+        raise ApiError(400, exc.error_code, exc.message) from None

@@ -1,0 +1,7 @@
+"""The ingest layer: Bulk jobs, their uploads and their batches, over the data layer's :class:`Org`."""
+
+from ._errors import ApiError, not_found
+from ._job import Job
+from ._manager import JobManager
+
+__all__ = ["ApiError", "Job", "JobManager", "not_found"]
