@@ -275,7 +275,7 @@ class Connection:
         return LoadPlan(
             object=options.object,
             operation=options.operation.value,
-            records=prepared.records,
+            records=prepared.records + len(prepared.skipped),
             chunks=jobs,
             jobs=jobs,
             multipart_chunks=multipart,
@@ -285,6 +285,7 @@ class Connection:
             daily_records_remaining=remaining["records"],
             daily_api_requests_remaining=remaining["api"],
             columns=tuple(prepared.layout.columns),
+            skipped=len(prepared.skipped),
             notes=tuple(notes),
         )
 
