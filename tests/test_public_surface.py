@@ -46,13 +46,15 @@ def test_every_public_name_is_documented(package: types.ModuleType, name: str) -
     if inspect.isclass(value) or inspect.isfunction(value):
         assert inspect.getdoc(value), f"{package.__name__}.{name} has no docstring"
         for member_name, member in vars(value).items():
-            if member_name.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+            documented = inspect.isfunction(member) or isinstance(member, property)
+            if member_name.startswith("_") or not documented:
                 continue
             assert inspect.getdoc(member), f"{package.__name__}.{name}.{member_name} has no docstring"
 
 
 def test_what_the_cli_and_users_use_is_public() -> None:
-    for name in ("BulkClient", "JobInfo", "JobState", "ProgressDisplay", "LoadOptions", "LoadPlan", "FileRange"):
+    used = ("BulkClient", "JobInfo", "JobState", "ProgressDisplay", "LoadOptions", "LoadPlan", "FileRange")
+    for name in used:
         assert name in asyncbulk.__all__
     assert callable(asyncbulk.Connection.resume)
     # Connection.client hands out a public type.
