@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, overload
@@ -22,13 +20,13 @@ from .._config import (
     PollConfig,
     RetryConfig,
 )
-from .._exceptions import ApiError, ResumeError
-from .._limits import RECORDS_PER_BATCH
+from .._exceptions import ResumeError
 from .._progress import ProgressCallback
 from .._result import LoadPlan, LoadResult
 from ._files import FileWork, Folders
 from ._journal import replay
-from ._prepare import Source, prepare
+from ._plan import plan_load
+from ._prepare import Source
 from ._run import LoadRun
 
 __all__ = ["Connection", "load"]
@@ -231,63 +229,7 @@ class Connection:
     async def plan(self, source: Source, options: LoadOptions) -> LoadPlan:
         """What loading ``source`` would do (a dry run): the input is checked, the header held
         against the object, the org's remaining allocations read; no job is created."""
-        notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="asyncbulk-plan-") as scratch:
-            folders = Folders(Path(scratch))
-            files = FileWork()
-            await files.run(lambda: folders.work.mkdir(parents=True, exist_ok=True))
-            prepared = await prepare(source, options, folders, self.client, files, notes)
-        limit = options.chunks.multipart_max_chars
-        header = len(prepared.layout.header_line)
-        # Bytes bound characters from above: a chunk this small is certain to go multipart; one a
-        # little over may still qualify (multi-byte text), so this count is a lower bound.
-        multipart = sum(1 for c in prepared.chunks if header + c.size <= limit)
-        batches = sum(math.ceil(c.records / RECORDS_PER_BATCH) for c in prepared.chunks)
-        jobs = len(prepared.chunks)
-        # Per job: its submission (1 multipart, or 3), about two status requests, two result files;
-        # plus the describe calls already made.
-        requests = multipart + 3 * (jobs - multipart) + 2 * jobs + 2 * jobs + self.client.requests_made
-        remaining: dict[str, int | None] = {}
-        try:
-            limits = await self.client.limits()
-        except ApiError as exc:
-            notes.append(f"/limits was refused ({exc.message}); the org's allocations are unknown")
-            limits = {}
-        for key, name in (
-            ("DailyBulkApiBatches", "batches"),
-            ("DailyBulkApiRecords", "records"),
-            ("DailyApiRequests", "api"),
-        ):
-            entry = limits.get(key)
-            remaining[name] = (
-                int(entry["Remaining"]) if isinstance(entry, dict) and "Remaining" in entry else None
-            )
-        if remaining["batches"] is not None and batches > remaining["batches"]:
-            notes.append(
-                f"the load needs {batches} batches but the org has {remaining['batches']} left for "
-                "the rolling 24 hours: jobs past that point fail"
-            )
-        if remaining["records"] is not None and prepared.records > remaining["records"]:
-            notes.append(
-                f"the load has {prepared.records} records but the org may load "
-                f"{remaining['records']} more today"
-            )
-        return LoadPlan(
-            object=options.object,
-            operation=options.operation.value,
-            records=prepared.records + len(prepared.skipped),
-            chunks=jobs,
-            jobs=jobs,
-            multipart_chunks=multipart,
-            batches=batches,
-            api_requests=requests,
-            daily_batches_remaining=remaining["batches"],
-            daily_records_remaining=remaining["records"],
-            daily_api_requests_remaining=remaining["api"],
-            columns=tuple(prepared.layout.columns),
-            skipped=len(prepared.skipped),
-            notes=tuple(notes),
-        )
+        return await plan_load(self.client, source, options)
 
 
 @overload
