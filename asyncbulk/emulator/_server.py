@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 def open_org(config: EmulatorConfig) -> Org:
     """The org of this configuration (its schema file, its SQLite file)."""
-    return Org(Schema.load(config.schema_path), config.db_path)
+    return Org(Schema.load(config.schema_path), config.db_path, admin_username=config.oauth.username)
 
 
 class _Endpoints:

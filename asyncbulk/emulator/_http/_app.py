@@ -45,7 +45,7 @@ def build_app(state: EmulatorState) -> web.Application:
             web.get(base + "/sobjects/{object}/describe{slash:/?}", rest.describe, name="describe"),
             web.get(base + "/query{slash:/?}", rest.query, name="query"),
             *emulator_routes(),
-            *oauth_routes(state.tokens, state.config, instance_url=state.instance_url),
+            *oauth_routes(state.tokens, state.config, instance_url=state.instance_url, user_id=state.user_id),
         ]
     )
 
