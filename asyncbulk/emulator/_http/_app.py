@@ -47,6 +47,7 @@ def build_app(state: EmulatorState) -> web.Application:
             web.get(base + "/limits{slash:/?}", rest.limits, name="limits"),
             web.get(base + "/sobjects/{object}/describe{slash:/?}", rest.describe, name="describe"),
             web.get(base + "/sobjects/{object}/{record_id}{slash:/?}", org.sobject_record, name="record"),
+            web.post(base + "/sobjects/{object}{slash:/?}", org.create_record, name="record_create"),
             web.get(base + "/query{slash:/?}", rest.query, name="query"),
             *emulator_routes(),
             web.get("/services/oauth2/userinfo", org.userinfo, name="userinfo"),

@@ -6,7 +6,8 @@
   access-token`` reads ``user_id`` and ``organization_id`` there, then the User record's
   ``Username`` from the next resource.
 - ``GET /services/data/vXX.X/sobjects/{object}/{id}[?fields=A,B]``: one record (``sf data get
-  record``, aiosalesforce's ``sobject.get``).
+  record``, aiosalesforce's ``sobject.get``); ``POST .../sobjects/{object}`` creates one
+  (aiosalesforce's ``sobject.create``), through the same checks as a Bulk insert.
 
 Every id here is the running user's (:attr:`EmulatorState.user_id`), as in token responses and
 every job's ``createdById``.
@@ -19,13 +20,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .._data import RecordError
+from .._data import JobSpec, RecordError
 from .._ingest import ApiError
-from .._vocab import API_VERSIONS
+from .._vocab import API_VERSIONS, Operation
+from ._ingest_routes import parse_job_body
 from ._oauth import bearer_token
 from ._state import EmulatorState, state_of
 
-__all__ = ["resources", "sobject_record", "userinfo"]
+__all__ = ["create_record", "resources", "sobject_record", "userinfo"]
 
 # The resources of "List Available REST Resources", in its example's order
 # (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_discoveryresource.htm).
@@ -118,6 +120,50 @@ async def sobject_record(request: web.Request) -> web.Response:
         raise _record_error(exc) from None
     url = f"/services/data/v{version}/sobjects/{name}/{values['Id']}"
     return web.json_response({"attributes": {"type": name, "url": url}, **values})
+
+
+def _cell(value: Any) -> str:
+    # A JSON value as the CSV cell a Bulk insert would carry: null leaves the field empty.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ApiError(400, "JSON_PARSER_ERROR", f"Cannot deserialize a field value from {type(value).__name__}")
+
+
+def _rest_errors(bulk_error: str) -> list[dict[str, Any]]:
+    # A Bulk sf__Error "CODE:message:Field1 Field2 --" as the REST API's error entry.
+    code, _, rest = bulk_error.partition(":")
+    message, _, fields = rest.rpartition(":")
+    return [{"message": message, "errorCode": code, "fields": fields.removesuffix("--").split()}]
+
+
+async def create_record(request: web.Request) -> web.Response:
+    """``POST sobjects/{object}``: 201 ``{"id", "success": true, "errors": []}`` or the field errors.
+
+    "Create a Record",
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm.
+    """
+    org = state_of(request).org
+    obj = org.schema.get(request.match_info["object"])
+    if obj is None:
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+    body = parse_job_body(await request.read())
+    for name in body:
+        if obj.field(name) is None:
+            raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}")
+    header = list(body)
+    spec = JobSpec(obj.name, Operation.INSERT)
+    refused = org.check_header(spec, header)
+    if refused is not None:
+        raise ApiError(400, "INVALID_FIELD", refused)
+    columns = [[_cell(value)] for value in body.values()]
+    [result] = await asyncio.to_thread(org.apply, spec, header, columns)
+    if not result.ok:
+        return web.json_response(_rest_errors(result.error), status=400)
+    return web.json_response({"id": result.sf_id, "success": True, "errors": []}, status=201)
 
 
 def _forbidden(text: str) -> web.Response:

@@ -239,3 +239,53 @@ class TestRunningUser:
             assert claims["user_id"] == job["createdById"] == emulator.org.admin_user_id
             assert claims["organization_id"] == "00D5f000000ABCDEAA"
             assert emulator.access_token.startswith("00D5f000000ABCD!")
+
+
+class TestCreate:
+    async def test_create_then_read_back(self, api: Api) -> None:
+        url = api.emulator.instance_url + "/services/data/v62.0/sobjects/Contact/"
+        body = {"LastName": "Rest", "FirstName": None, "DoNotCall": True, "Email": "rest@example.com"}
+        async with api.session.post(url, json=body) as r:
+            assert r.status == 201
+            created = await r.json()
+        assert list(created) == ["id", "success", "errors"] and created["success"] is True
+        assert created["errors"] == [] and created["id"].startswith("003")
+        status, rec, _ = await get(api, f"/services/data/v62.0/sobjects/Contact/{created['id']}")
+        assert status == 200
+        assert (rec["LastName"], rec["FirstName"], rec["DoNotCall"]) == ("Rest", None, True)
+        assert rec["OwnerId"] == rec["CreatedById"] == api.emulator.org.admin_user_id
+
+    async def test_create_refusals(self, api: Api) -> None:
+        base = api.emulator.instance_url + "/services/data/v62.0/sobjects"
+        cases: list[tuple[str, Any, int, list[dict[str, Any]]]] = [
+            (
+                "/Contact",
+                {"FirstName": "No last name"},
+                400,
+                [
+                    {
+                        "message": "Required fields are missing: [LastName]",
+                        "errorCode": "REQUIRED_FIELD_MISSING",
+                        "fields": ["LastName"],
+                    }
+                ],
+            ),
+            (
+                "/Contact",
+                {"LastName": "X", "Nope__c": 1},
+                400,
+                [
+                    {
+                        "errorCode": "INVALID_FIELD",
+                        "message": "No such column 'Nope__c' on sobject of type Contact",
+                    }
+                ],
+            ),
+            ("/Nope__c", {"Name": "X"}, 404, NOT_FOUND),
+        ]
+        for path, body, want_status, want in cases:
+            async with api.session.post(base + path, json=body) as r:
+                assert (r.status, await r.json()) == (want_status, want), path
+        async with api.session.post(base + "/Contact", data=b"[1]") as r:
+            assert r.status == 400 and (await r.json())[0]["errorCode"] == "JSON_PARSER_ERROR"
+        assert api.emulator.org.count("Contact") == 0
