@@ -5,6 +5,7 @@ from ._checks import LockFail
 from ._errors import HeaderError, QueryError
 from ._org import Org
 from ._plan import JobSpec
+from ._records import RecordError
 from ._results import BatchResults, RowResult
 from ._schema import FieldDef, ObjectDef, Schema, SchemaError
 
@@ -18,6 +19,7 @@ __all__ = [
     "ObjectDef",
     "Org",
     "QueryError",
+    "RecordError",
     "RowResult",
     "Schema",
     "SchemaError",

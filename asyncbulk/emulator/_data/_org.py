@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._batch import BatchApply, block_len
+from ._builtin import ADMIN_USERNAME
 from ._checks import LockFail
 from ._describe import describe_object
 from ._errors import HeaderError
 from ._ids import IdGenerator
 from ._jobstore import JobStore
 from ._plan import JobSpec, PlanCache
+from ._records import fetch_record
 from ._results import BatchResults
 from ._schema import Schema
 from ._soql import run_query
@@ -33,10 +35,14 @@ class Org:
 
     :param schema: the objects; ``None`` is the built-in Account, Contact, Lead and User.
     :param path: an SQLite file that keeps records and jobs across restarts; ``None`` keeps all in memory.
+    :param admin_username: the Username of the running user, who owns and creates what the APIs write
+        (a User record, seeded if the database has none of that name).
     """
 
-    def __init__(self, schema: Schema | None = None, path: str | None = None) -> None:
-        self._store = Store(schema if schema is not None else Schema(), path)
+    def __init__(
+        self, schema: Schema | None = None, path: str | None = None, *, admin_username: str = ADMIN_USERNAME
+    ) -> None:
+        self._store = Store(schema if schema is not None else Schema(), path, admin_username)
         self._plans = PlanCache(self._store.schema)
         #: The Bulk jobs kept in the org's database (their records, uploads and result files).
         self.jobs = JobStore(self._store)
@@ -53,7 +59,7 @@ class Org:
 
     @property
     def admin_user_id(self) -> str:
-        """The seeded admin user, owner of the records the Bulk API creates."""
+        """The running user: owner and creator of the records the Bulk API writes, of every job."""
         return self._store.admin_user_id
 
     def check_header(self, spec: JobSpec, header: Sequence[str]) -> str | None:
@@ -85,6 +91,16 @@ class Org:
     def query(self, soql: str) -> dict[str, Any]:
         """Run a SOQL query (a subset); the REST API's answer. Raises :class:`QueryError`."""
         return run_query(self._store, soql)
+
+    def record(
+        self, object_name: str, record_id: str, fields: Sequence[str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The object's API name and one live record's field values (``fields``: only those, and Id).
+
+        :raises RecordError: (a :class:`QueryError`) for an unknown object, id or field, or a deleted record.
+        """
+        obj, values = fetch_record(self._store, object_name, record_id, fields)
+        return obj.name, values
 
     def describe(self, object_name: str) -> dict[str, Any] | None:
         """The object's describe, shaped like ``GET /sobjects/X/describe`` (a subset), or ``None``."""
