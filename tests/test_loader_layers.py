@@ -3,11 +3,12 @@
 Every module of ``asyncbulk`` outside ``asyncbulk/emulator`` is parsed with ``ast`` (imports inside
 functions count too). The units, in the order of the data flow, and what each may import:
 
-* the vocabulary (the top-level modules ``_config``, ``_limits``, ``_exceptions``, ``_result``,
-  ``_progress``, ``_journal``, ``_display``): each other only;
+* the vocabulary (the top-level modules ``_config``, ``_options``, ``_limits``, ``_exceptions``, ``_result``,
+  ``_progress``, ``_journal``, ``_display``, ``_crash``): each other only;
 * ``_csv`` (read and cut the input): the vocabulary;
 * ``_auth``: the vocabulary; ``_bulk`` (the client): the vocabulary and ``_auth``;
-* ``_load`` (one load, as stages): the vocabulary, ``_csv``, ``_auth``, ``_bulk``;
+* ``_extract`` (one Bulk query to a CSV): the vocabulary, ``_csv``, ``_auth``, ``_bulk``;
+* ``_load`` (one load, as stages): the vocabulary, ``_csv``, ``_auth``, ``_bulk``, ``_extract``;
 * ``_cli``: anything; and nothing imports ``_cli`` but the entry points.
 
 Only ``_bulk`` imports aiohttp; only ``_cli`` imports the emulator; a unit is imported from its face
@@ -26,14 +27,27 @@ import pytest
 import asyncbulk
 
 ROOT = Path(asyncbulk.__file__).parent
-VOCABULARY = frozenset({"_config", "_limits", "_exceptions", "_result", "_progress", "_journal", "_display"})
-PACKAGES = ("_csv", "_auth", "_bulk", "_load", "_cli")
+VOCABULARY = frozenset(
+    {
+        "_config",
+        "_options",
+        "_limits",
+        "_exceptions",
+        "_result",
+        "_progress",
+        "_journal",
+        "_display",
+        "_crash",
+    }
+)
+PACKAGES = ("_csv", "_auth", "_bulk", "_extract", "_load", "_cli")
 ALLOWED = {
     "vocabulary": {"vocabulary"},
     "_csv": {"vocabulary"},
     "_auth": {"vocabulary"},
     "_bulk": {"vocabulary", "_auth"},
-    "_load": {"vocabulary", "_csv", "_auth", "_bulk"},
+    "_extract": {"vocabulary", "_csv", "_auth", "_bulk"},
+    "_load": {"vocabulary", "_csv", "_auth", "_bulk", "_extract"},
 }
 ENTRY_POINTS = frozenset({"asyncbulk", "asyncbulk.__main__"})
 

@@ -9,6 +9,9 @@ from ._jobinfo import JobState as JobState
 from ._jobinfo import ResultKind as ResultKind
 from ._payloads import FileRange as FileRange
 from ._payloads import UploadData as UploadData
+from ._query import QueryPage as QueryPage
+from ._query import RecordCounter as RecordCounter
+from ._query import ResultPages as ResultPages
 from ._retry import job_failed_transiently as job_failed_transiently
 from ._transport import WaitNotice as WaitNotice
 
@@ -18,7 +21,10 @@ __all__ = [
     "FileRange",
     "JobInfo",
     "JobState",
+    "QueryPage",
+    "RecordCounter",
     "ResultKind",
+    "ResultPages",
     "SubmitAttempt",
     "UploadData",
     "WaitNotice",

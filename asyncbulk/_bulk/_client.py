@@ -1,6 +1,7 @@
 """The Bulk API 2.0 client: one HTTP session, one method per endpoint, each returning parsed objects.
 
-The endpoints live by resource: ingest jobs in :mod:`asyncbulk._bulk._ingest`; the REST resources
+The endpoints live by resource: ingest jobs in :mod:`asyncbulk._bulk._ingest`, query jobs in
+:mod:`asyncbulk._bulk._query`; the REST resources
 the loader needs (describe, limits, query) here. Retries and the error boundary are the
 transport's (:mod:`asyncbulk._bulk._transport`).
 """
@@ -21,6 +22,7 @@ import anyio
 from .._auth import Auth
 from .._config import RetryConfig
 from ._ingest import IngestEndpoints
+from ._query import QueryEndpoints
 from ._responses import JsonDict, read_json
 from ._retry import Safety
 from ._transport import Transport, WaitNotice
@@ -28,7 +30,7 @@ from ._transport import Transport, WaitNotice
 __all__ = ["BulkClient"]
 
 
-class BulkClient(IngestEndpoints):
+class BulkClient(IngestEndpoints, QueryEndpoints):
     """Speaks the Bulk API 2.0 over one HTTP session; use it as an async context manager::
 
         async with BulkClient(StaticToken(url, token)) as client:

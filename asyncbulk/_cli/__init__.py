@@ -25,6 +25,7 @@ from ._session import (
     EXIT_USAGE,
     CommandError,
     Session,
+    UsageError,
     unwrap,
 )
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"; continue with: asyncbulk resume {session.resume_dir}" if _journaled(session) else ""
         print(f"asyncbulk: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except UsageError as exc:
+        session.error(str(exc))
+        return EXIT_USAGE
     except (CommandError, ValueError, AsyncBulkError, OSError) as exc:
         message = _message(exc)
         session.error(message)

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 
 from .._bulk import BulkClient
-from .._config import LoadOptions
 from .._exceptions import ApiError
 from .._limits import RECORDS_PER_BATCH
+from .._options import LoadOptions
 from .._result import LoadPlan
 from ._files import FileWork, Folders
 from ._prepare import Source, prepare

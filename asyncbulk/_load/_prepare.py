@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._bulk import BulkClient
-from .._config import BadRows, LineEnding, LoadOptions
+from .._config import LineEnding
 from .._csv import (
     BadRecord,
     Chunk,
@@ -30,6 +30,7 @@ from .._csv import (
 )
 from .._exceptions import ApiError, InputError, NotFoundError, PreflightError
 from .._journal import file_identity
+from .._options import BadRows, LoadOptions
 from ._files import FileWork, Folders
 from ._preflight import Describe, check_header, check_key_columns
 

@@ -23,13 +23,14 @@ from pathlib import Path
 import anyio
 
 from .._bulk import BulkClient, JobInfo, JobState, WaitNotice
-from .._config import LoadOptions, RetryConfig
+from .._config import RetryConfig
+from .._crash import crash_point
 from .._exceptions import AsyncBulkError, ResumeError, UnfinishedLoadError
+from .._options import LoadOptions
 from .._progress import ProgressCallback, ProgressTracker
 from .._result import LoadResult
 from ._adopt import Adopter
 from ._collect import Collector
-from ._crash import crash_point
 from ._files import FileWork, Folders
 from ._finish import Finisher
 from ._index import LoadIndex, load_key

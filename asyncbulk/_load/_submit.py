@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._bulk import AmbiguousCreateError, BulkClient, FileRange, JobInfo, JobState, SubmitAttempt
-from .._config import LoadOptions
+from .._crash import crash_point
 from .._csv import read_chunk, verify_chunk
 from .._exceptions import AsyncBulkError, InputChangedError
+from .._options import LoadOptions
 from ._adopt import Adopter
-from ._crash import crash_point
 from ._files import FileWork
 from ._journal import ChunkHistory, Created, Event, Submitting, Uploaded
 from ._ledger import Job, Ledger, SubmitMode
