@@ -119,6 +119,8 @@ class Ledger:
         #: Jobs in flight: a job holds it from submission until its results are merged.
         self.slot = anyio.CapacityLimiter(concurrency)
         self.notes: list[str] = []
+        #: Jobs a journal names that no ``Job`` holds yet (a resume re-attaches them one by one).
+        self._journaled: set[str] = set()
 
     # -- planning ----------------------------------------------------------------------------------
 
@@ -129,8 +131,13 @@ class Ledger:
         return jobs
 
     def owned(self) -> set[str]:
-        """The ids of every job this load made or adopted."""
-        return {job.job_id for job in self.jobs if job.job_id}
+        """The ids of every job this load made or adopted (the journal's included, before their
+        chunks are re-attached: an orphan finder must never take one of them for an orphan)."""
+        return {job.job_id for job in self.jobs if job.job_id} | self._journaled
+
+    def journaled(self, job_ids: set[str]) -> None:
+        """The jobs an interrupted run's journal names: they are this load's."""
+        self._journaled |= job_ids
 
     def note(self, text: str) -> None:
         """Keep a line for the summary."""

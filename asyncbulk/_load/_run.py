@@ -339,6 +339,10 @@ class LoadRun:
         await self.files.run(functools.partial(merger.open, sizes=history.sizes or {}))
         for round_number, rows in history.held.items():
             self.collector.held.setdefault(round_number, []).extend(rows)
+        # Every job the journal names is this load's, before any chunk is re-attached: the orphan
+        # finder of one chunk must not abort another chunk's Open job (it used to, when the two
+        # were re-attached concurrently).
+        self.ledger.journaled({h.job_id for h in history.chunks.values() if h.job_id})
         await self._record(Resumed())
         return history
 
