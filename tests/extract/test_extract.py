@@ -209,9 +209,8 @@ def test_delete_by_query_extracts_then_loads(
     auth = ["--instance-url", loaded.instance_url, "--access-token", loaded.access_token]
     soql = "SELECT Id FROM Contact WHERE External_Id__c LIKE 'EXT-2%'"
     expected = len(loaded.query(soql))
-    run = run_cli(
-        capsys, "load", "delete", "Contact", "--query", soql, "--out", str(out), "--no-progress", *auth
-    )
+    command = ["load", "delete", "Contact", "--query", soql, "--out", str(out)]
+    run = run_cli(capsys, *command, "--no-progress", *auth)
     assert run.code == 0, run.stderr
     assert loaded.count() == 1_000 - expected
     assert len(read(out / "success.csv")) == expected
