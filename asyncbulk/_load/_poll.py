@@ -103,6 +103,10 @@ class Poller:
         self._list_interval = config.initial
         self._last_finish_at: float | None = None
         self._finish_gap: float | None = None
+        #: The last list round was scheduled from an estimate (not a back-off), and how many
+        #: estimated rounds in a row found no job finished.
+        self._estimated = False
+        self._misses = 0
         self.status_requests = 0
 
     # -- registration ------------------------------------------------------------------------------
@@ -329,6 +333,11 @@ class Poller:
                 next_finish = self._finish_gap / 2  # overdue: look again soon, not at once
         if eta is not None or next_finish is not None:
             interval = self._clamp(min(t for t in (eta, next_finish) if t is not None))
+            self._misses = 0 if finished else self._misses + int(self._estimated)
+            if self._misses:
+                # The last estimate came too early (progress comes in steps): give the next one a
+                # growing margin, so a plateau costs a few rounds, not one every few tenths.
+                interval = self._clamp(interval * (1 + 0.5 * self._misses))
             # An estimate: a small late-only jitter keeps many loaders apart (an early poll is a
             # round wasted).
             due = now + interval * (1 + self._rng.uniform(0, self._config.jitter / 2))
@@ -336,6 +345,7 @@ class Poller:
             # Nothing learned yet: back off. A job going InProgress says little about when it ends.
             interval = self._clamp(self._list_interval * self._config.factor)
             due = now + self._jitter(interval)
+        self._estimated = eta is not None or next_finish is not None
         self._list_interval = interval
         for watch in list(self._watches.values()):
             seen_info = listed.get(watch.job_id)
@@ -351,7 +361,12 @@ class Poller:
         """Seconds until ``watch``'s job ends: from its progress since the last probe of it, or, on
         a first look, from the org's pace seen so far."""
         rate = self._throughput or 0.0
-        if watch.probed_at and info.processed > watch.probed_processed:
+        if watch.probed_at:
+            if info.processed <= watch.probed_processed:
+                # No progress since the last look (orgs report in steps, and a job may wait for a
+                # worker): nothing to estimate from; the caller backs off.
+                watch.probed_at = now
+                return None
             rate = (info.processed - watch.probed_processed) / max(now - watch.probed_at, 1e-3)
             self._throughput = max(rate, 0.5 * (self._throughput or 0.0) + 0.5 * rate)
         watch.probed_at, watch.probed_processed = now, info.processed

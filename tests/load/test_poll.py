@@ -36,6 +36,7 @@ class SimJob:
     records: int
     starts: float  # when the org begins it (it waits in the queue before)
     rate: float  # records per second once started
+    step: int = 1  # processed counts come in steps of this many records (an org's batches)
 
 
 class Org:
@@ -54,7 +55,7 @@ class Org:
         now = self.clock()
         if now < job.starts:
             return JobInfo(id=job.id, state=JobState.UPLOAD_COMPLETE)
-        processed = min(job.records, int((now - job.starts) * job.rate))
+        processed = min(job.records, int((now - job.starts) * job.rate) // job.step * job.step)
         state = JobState.JOB_COMPLETE if processed >= job.records else JobState.IN_PROGRESS
         return JobInfo(id=job.id, state=state, processed=processed)
 
@@ -117,6 +118,24 @@ async def test_many_jobs_cost_about_three_status_requests_each(jobs: int, most: 
     # Nobody waits long for the loop: each finish of a 10 s job is seen within a second.
     lag = max(seen[job.id] - org.finish_time(job) for job in sim)
     assert 0 <= lag <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("step", "most", "late"),
+    [(2_000, 3.5, 4.0), (10_000, 4.5, 4.0)],  # small steps (a real org's), whole 10,000-record batches
+)
+async def test_progress_in_steps_does_not_set_the_loop_polling_in_a_rush(
+    step: int, most: float, late: float
+) -> None:
+    """Orgs report processed records in steps, with plateaus in between: an estimate made from
+    one step must not turn into a poll every few tenths of a second, nor see the end much late."""
+    clock = Clock()
+    sim = [SimJob(f"750{i:03d}", 50_000, starts=1.0 + 10.0 * i, rate=5_000, step=step) for i in range(10)]
+    org = Org(clock, sim)
+    seen = await follow(org, clock, PollConfig())
+    per_job = (org.info_requests + org.list_requests) / len(sim)
+    assert per_job <= most, (org.info_requests, org.list_requests)
+    assert max(seen[job.id] - org.finish_time(job) for job in sim) <= late
 
 
 async def test_no_poll_is_ever_closer_than_the_minimum_interval() -> None:
