@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._builtin import ADMIN_USERNAME, SEED_USERS
+from ._builtin import ADMIN_USERNAME, ORG_ID, ORGANIZATION, SEED_USERS
 from ._ids import POD, IdGenerator, counter_of
 from ._schema import TEXT_TYPES, FieldDef, ObjectDef, Schema
 from ._values import now_text
@@ -92,9 +92,10 @@ class Store:
 
     :param schema: the objects (one table each).
     :param path: an SQLite file that keeps the records across restarts; ``None`` keeps them in memory.
+    :param org_id: the Id of the org's one Organization record.
     """
 
-    def __init__(self, schema: Schema, path: str | None = None) -> None:
+    def __init__(self, schema: Schema, path: str | None = None, org_id: str = ORG_ID) -> None:
         self.schema = schema
         self.path = path
         self._lock = threading.RLock()
@@ -112,6 +113,7 @@ class Store:
                 self.seed_ids(obj.table)
             #: The seeded admin user: owner of new records, ``CreatedById`` of everything.
             self.admin_user_id = self._seed_users()
+            self._seed_organization(org_id)
 
     # ------------------------------------------------------------------ plain statements
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
@@ -182,6 +184,19 @@ class Store:
                         f'CREATE INDEX IF NOT EXISTS "ix_{obj.name.lower()}_{fdef.name.lower()}" '
                         f"ON {obj.table} ({fdef.column}) WHERE {fdef.column} IS NOT NULL"
                     )
+
+    def _seed_organization(self, org_id: str) -> None:
+        org = self.schema.get("Organization")
+        if org is None or self._conn.execute(f"SELECT 1 FROM {org.table} LIMIT 1").fetchone():
+            return
+        now = now_text()
+        record = {**ORGANIZATION, "Id": org_id, "IsDeleted": 0, "CreatedDate": now, "LastModifiedDate": now}
+        record.update(SystemModstamp=now, CreatedById=self.admin_user_id, LastModifiedById=self.admin_user_id)
+        self._conn.execute(
+            f"INSERT INTO {org.table} ({', '.join(_quote(k.lower()) for k in record)}) "
+            f"VALUES ({', '.join('?' * len(record))})",
+            list(record.values()),
+        )
 
     def _seed_users(self) -> str:
         user = self.schema.get("User")
