@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 def open_org(config: EmulatorConfig) -> Org:
     """The org of this configuration (its schema file, its SQLite file)."""
-    return Org(Schema.load(config.schema_path), config.db_path)
+    return Org(Schema.load(config.schema_path), config.db_path, config.oauth.org_id)
 
 
 class _Endpoints:
@@ -225,6 +225,11 @@ def process_args(config: EmulatorConfig) -> list[str]:
     args += ["--api-request-limit", str(config.api_request_limit)]
     args += ["--daily-batch-limit", str(config.daily_batch_limit)]
     args += ["--daily-record-limit", str(config.daily_record_limit)]
+    args += ["--query-page-records", str(config.query_page_records)]
+    args += ["--query-page-bytes", str(config.query_page_bytes)]
+    args += ["--daily-query-job-limit", str(config.daily_query_job_limit)]
+    if config.query_rate is not None:
+        args += ["--query-rate", str(config.query_rate)]
     if config.db_path:
         args += ["--db", config.db_path]
     if config.schema_path:
@@ -247,6 +252,9 @@ def process_args(config: EmulatorConfig) -> list[str]:
         ("--fault-slow", f.slow),
         ("--fault-job-failed", f.job_failed),
         ("--fault-lock", f.lock_failure),
+        ("--fault-result-503", f.result_503),
+        ("--fault-result-cut", f.result_cut),
+        ("--fault-result-token-expiry", f.result_token_expiry),
     ):
         if value:
             args += [flag, str(value)]

@@ -12,7 +12,7 @@ platform renders doubles in Bulk results), ints as digits, nulls as the empty st
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from ._schema import NUMBER_TYPES, Schema
@@ -71,7 +71,7 @@ def _render(ftype: str, values: tuple[object, ...]) -> list[str]:
     return ["" if v is None else str(v) for v in values]
 
 
-def snapshot(store: Store, query: BulkQuery, chunk_rows: int) -> Iterator[list[list[str]]]:
+def snapshot(store: Store, query: BulkQuery, chunk_rows: int) -> Generator[list[list[str]], None, None]:
     """The query's rows as of now, ``chunk_rows`` at a time, column-wise (``chunk[j][i]``: row i, column j).
 
     Closing the iterator early drops the snapshot.

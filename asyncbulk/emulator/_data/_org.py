@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from .._vocab import LATEST_VERSION
@@ -107,7 +107,7 @@ class Org:
         """Compile a query job's SOQL as Bulk API 2.0 does. Raises :class:`QueryError` (the 400 texts)."""
         return compile_bulk(self.schema, soql, include_deleted=include_deleted)
 
-    def snapshot(self, query: BulkQuery, chunk_rows: int) -> Iterator[list[list[str]]]:
+    def snapshot(self, query: BulkQuery, chunk_rows: int) -> Generator[list[list[str]], None, None]:
         """The query's rows as of the first ``next()``, ``chunk_rows`` at a time, rendered, column-wise.
 
         Iterate it in a worker thread; close it to drop the snapshot early.
