@@ -48,10 +48,11 @@ class FaultInjector:
         self._pages_seen: set[object] = set()
 
     def set(self, config: FaultConfig) -> None:
-        """Switch to new fault rates (and reseed) at runtime."""
+        """Switch to new fault rates (and reseed) at runtime; every results page may be hit again."""
         with self._lock:
             self.config = config
             self._rng = random.Random(config.seed)
+            self._pages_seen.clear()
 
     def _hit(self, rate: float) -> bool:
         # Rate 0 draws nothing, so switching one fault on does not shift the others' sequences
