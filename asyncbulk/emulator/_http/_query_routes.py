@@ -4,6 +4,11 @@ Pages: "Create a Query Job", "Get Information About a Query Job", "Abort a Query
 Query Job", "Get Information About All Query Jobs", "Get Results for a Query Job", "Get Parallel
 Results for a Query Job" (https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/queries.htm
 and the pages it links). Decisions where they say nothing are marked as such.
+
+``Sforce-Limit-Info`` is on every answer here too (the front door's): the header is documented for
+REST answers in general ("Limit Info Header",
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm) and
+nothing exempts these (decision).
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ def _choice(enum_type: type[_E], prop: str, value: Any) -> _E:
     try:
         return enum_type(value)
     except ValueError:
-        # The ingest create's real text for a bad value (also for a missing one: value '').
+        # The ingest create's real text for a bad value (also for a missing one: value ''); "Create a
+        # Query Job" documents none (decision):
+        # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_create_job.htm
         raise ApiError(
             400, "API_ERROR", f"Invalid value: '{value}' supplied for property: '{prop}'"
         ) from None
@@ -169,7 +176,8 @@ def _ready(request: web.Request, since: int = QUERY_SINCE) -> tuple[EmulatorStat
     state, job = _job(request)
     if version != job.api_version:
         # "use the same API version that you used to create the job. Otherwise, the call returns a
-        # 409 error"; the body is undocumented (decision).
+        # 409 error"; the body is not documented (decision):
+        # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
         raise ApiError(
             409,
             "API_ERROR",
@@ -191,9 +199,10 @@ def _ready(request: web.Request, since: int = QUERY_SINCE) -> tuple[EmulatorStat
 def wants_gzip(request: web.Request) -> bool:
     """Whether ``Accept-Encoding`` lists gzip (with a q above 0).
 
-    "Compression for Query Results" (…/query_compression.htm): the body is gzipped when the client asks
-    for gzip, and not otherwise (another page says "always compressed"; decision: as asked). Never
-    deflate, br or zstd, though clients offer them.
+    The body is gzipped when the client asks for gzip and not otherwise ("Compression for Query
+    Results"; "Bulk API 2.0 Query" says "always compressed": decision, as asked). Never deflate, br or
+    zstd, though clients offer them.
+    https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_compression.htm
     """
     for item in request.headers.get("Accept-Encoding", "").split(","):
         name, _, params = item.partition(";")

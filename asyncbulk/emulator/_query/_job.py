@@ -146,8 +146,9 @@ class QueryJob:
     def full_info(self) -> dict[str, Any]:
         """The GET answer.
 
-        ``isPkChunkingSupported`` is on every version: the current examples show it, a real v51.0 org
-        left it out; nothing says when it appeared (decision: always).
+        ``isPkChunkingSupported`` is on every version: the current examples show it ("Get Information
+        About a Query Job"), a real v51.0 org left it out; nothing says when it appeared (decision:
+        always). https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_one_job.htm
         """
         info = self.list_info()
         info["numberRecordsProcessed"] = self.processed

@@ -233,7 +233,11 @@ class QueryJobManager:
         if max_records is None:
             return cap
         if not max_records.isdigit() or int(max_records) < 1:
-            # Undocumented answer; the create body's "Invalid value" pattern (decision).
+            # "Get Results for a Query Job" gives no range and no answer for a bad value: the create
+            # body's "Invalid value" text (decision).
+            # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
+            # Values above query_page_records give pages of that size: "The request is still
+            # subject to the size limits".
             raise ApiError(
                 400, "API_ERROR", f"Invalid value: '{max_records}' supplied for parameter: 'maxRecords'"
             )
@@ -267,7 +271,9 @@ class QueryJobManager:
     ) -> dict[str, Any]:
         """``GET resultPages``: up to five result URLs, the next group's URL, ``done``.
 
-        Decisions (the page documents only the example): every ``resultUrl`` has a locator, the first
+        Decisions ("Get Parallel Results for a Query Job" documents only an example,
+        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_parallel_job_results.htm):
+        every ``resultUrl`` has a locator, the first
         page's too (that of row 0, the same page as no locator); a ``maxRecords`` is honoured and
         carried into every URL, so the pages are exactly the serial chain's; ``done`` goes with a
         null ``nextRecordsUrl``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
@@ -349,3 +350,32 @@ async def test_job_list_pages_and_the_daily_limit() -> None:
         assert limits["DailyBulkV2QueryJobs"] == {"Max": 3, "Remaining": 0}
         status, listed, _ = await api.call("GET", "/jobs/query", params={"jobType": "V2Query"})
         assert len(listed["records"]) == 3 and listed["done"] is True
+
+
+async def test_load_then_extract_in_parallel_pages_gives_each_record_once(qapi: QueryApi) -> None:
+    data = b"FirstName,LastName\n" + b"".join(b"F%d,L%d\n" % (i, i) for i in range(1200))
+    assert (await qapi.load(data, object="Contact", operation="insert"))["numberRecordsProcessed"] == 1200
+    created = await qapi.query_job("SELECT Id, FirstName, LastName FROM Contact")
+    job = created["id"]
+    assert (await qapi.wait_query(job))["numberRecordsProcessed"] == 1200
+    urls: list[str] = []
+    next_url: str | None = f"/services/data/v66.0/jobs/query/{job}/resultPages?maxRecords=100"
+    while next_url:
+        async with qapi.session.get(qapi.emulator.instance_url + next_url) as resp:
+            group = await resp.json()
+        urls += [p["resultUrl"] for p in group["resultPages"]]
+        next_url = group["nextRecordsUrl"]
+    assert len(urls) == 12
+
+    async def fetch(url: str) -> tuple[str, str, int]:
+        async with qapi.session.get(qapi.emulator.instance_url + url) as resp:
+            return (
+                await resp.text(),
+                resp.headers["Sforce-Locator"],
+                int(resp.headers["Sforce-NumberOfRecords"]),
+            )
+
+    pages = await asyncio.gather(*(fetch(u) for u in urls))
+    extracted = body_rows(list(pages))
+    stored = qapi.emulator.org.query("SELECT Id, FirstName, LastName FROM Contact")["records"]
+    assert extracted == [[r["Id"], r["FirstName"], r["LastName"]] for r in stored]  # in order, each once
