@@ -126,7 +126,7 @@ class Emulator(_Endpoints):
     def stats(self) -> dict[str, Any]:
         """Request, job and allocation counters: ``requests``, ``requests_by_kind``, ``jobs_created``,
         ``batches_used``, ``records_used``, ``api_usage``, ``api_limit``, ``faults_injected``,
-        ``tokens_issued`` and ``jobs`` (how many in each state)."""
+        ``tokens_issued``, ``jobs`` and ``query_jobs`` (how many in each state)."""
         assert self.state is not None, "the emulator is not running"
         return self.state.stats()
 

@@ -78,6 +78,8 @@ class QueryJobManager:
             if job.state.processing:
                 job.state = JobState.UPLOAD_COMPLETE
                 self._launch(job)
+        # The jobs still kept count against the day's allocation (a restart does not reset it).
+        self.created = len(self.jobs)
 
     async def close(self) -> None:
         """Stop the running jobs (they run again at the next start with the same database)."""
@@ -273,10 +275,9 @@ class QueryJobManager:
 
         Decisions ("Get Parallel Results for a Query Job" documents only an example,
         https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_parallel_job_results.htm):
-        every ``resultUrl`` has a locator, the first
-        page's too (that of row 0, the same page as no locator); a ``maxRecords`` is honoured and
-        carried into every URL, so the pages are exactly the serial chain's; ``done`` goes with a
-        null ``nextRecordsUrl``.
+        every ``resultUrl`` has a locator, the first page's too (that of row 0, the same page as no
+        locator); a ``maxRecords`` is honoured and carried into every URL, so the pages are exactly
+        the serial chain's; ``done`` goes with a null ``nextRecordsUrl``.
         """
         base = f"/services/data/v{version}/jobs/query/{job.id}"
         extra = f"&maxRecords={max_records}" if max_records is not None else ""
