@@ -66,9 +66,7 @@ def _render(ftype: str, values: tuple[object, ...]) -> list[str]:
         return ["" if v is None else "true" if v else "false" for v in values]
     if ftype in NUMBER_TYPES:
         return ["" if v is None else java_double(float(v)) for v in values]  # type: ignore[arg-type]
-    if ftype == "int":
-        return ["" if v is None else str(v) for v in values]
-    return ["" if v is None else str(v) for v in values]
+    return ["" if v is None else str(v) for v in values]  # text, ids, dates, datetimes, ints
 
 
 def snapshot(store: Store, query: BulkQuery, chunk_rows: int) -> Generator[list[list[str]], None, None]:
