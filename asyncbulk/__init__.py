@@ -4,6 +4,8 @@
 
     result = await asyncbulk.load("contacts.csv", object="Contact", operation="insert",
                                   instance_url=url, access_token=token, out_dir="results/")
+    found = await asyncbulk.extract("SELECT Id, Name FROM Account", "accounts.csv",
+                                    instance_url=url, access_token=token)
 """
 
 from __future__ import annotations
@@ -22,12 +24,10 @@ from ._bulk import FileRange as FileRange
 from ._bulk import JobInfo as JobInfo
 from ._bulk import JobState as JobState
 from ._bulk import ResultKind as ResultKind
-from ._config import BadRows as BadRows
 from ._config import ChunkConfig as ChunkConfig
 from ._config import ColumnDelimiter as ColumnDelimiter
 from ._config import ConcurrencyConfig as ConcurrencyConfig
 from ._config import LineEnding as LineEnding
-from ._config import LoadOptions as LoadOptions
 from ._config import Operation as Operation
 from ._config import OptionError as OptionError
 from ._config import PollConfig as PollConfig
@@ -48,10 +48,16 @@ from ._exceptions import ResumeError as ResumeError
 from ._exceptions import TransportError as TransportError
 from ._exceptions import UnfinishedLoadError as UnfinishedLoadError
 from ._load import Connection as Connection
+from ._load import extract as extract
 from ._load import load as load
+from ._options import BadRows as BadRows
+from ._options import ExtractOptions as ExtractOptions
+from ._options import LoadOptions as LoadOptions
+from ._options import Query as Query
 from ._progress import ProgressCallback as ProgressCallback
 from ._progress import ProgressEvent as ProgressEvent
 from ._progress import ProgressSnapshot as ProgressSnapshot
+from ._result import ExtractResult as ExtractResult
 from ._result import JobReport as JobReport
 from ._result import LoadPlan as LoadPlan
 from ._result import LoadResult as LoadResult
@@ -73,6 +79,8 @@ __all__ = [
     "ConcurrencyConfig",
     "Connection",
     "Credentials",
+    "ExtractOptions",
+    "ExtractResult",
     "FileRange",
     "InputChangedError",
     "InputError",
@@ -94,6 +102,7 @@ __all__ = [
     "ProgressDisplay",
     "ProgressEvent",
     "ProgressSnapshot",
+    "Query",
     "RefreshToken",
     "RequestLimitError",
     "ResultKind",
@@ -106,5 +115,6 @@ __all__ = [
     "UnfinishedLoadError",
     "UsernamePassword",
     "__version__",
+    "extract",
     "load",
 ]

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._limits import MULTIPART_MAX_CHARS, UPLOAD_MAX_BYTES
 
 __all__ = [
-    "BadRows",
     "ChunkConfig",
     "ColumnDelimiter",
     "ConcurrencyConfig",
     "LineEnding",
-    "LoadOptions",
     "Operation",
     "OptionError",
     "PollConfig",
@@ -260,133 +257,3 @@ class RetryConfig:
         _non_negative("budget", self.budget)
         _non_negative("first_contact_budget", self.first_contact_budget)
         _non_negative("record_rounds", self.record_rounds)
-
-
-class BadRows(enum.StrEnum):
-    """What to do with a record that is structurally bad (broken quoting, wrong field count...)."""
-
-    #: Stop before any job is created, naming the record (the default: nothing half-loaded).
-    STOP = "stop"
-    #: Never send such records: each goes to ``failed.csv`` with its number and the reason, the
-    #: rest loads.
-    SKIP = "skip"
-
-    @classmethod
-    def parse(cls, value: str | BadRows, *, option: str = "bad_rows") -> BadRows:
-        """Accept ``stop`` / ``skip`` in any case, else an :class:`OptionError`."""
-        if isinstance(value, BadRows):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            raise OptionError(option, f"unknown value {value!r}; choose stop or skip") from None
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoadOptions:
-    """What one load does: built from :func:`asyncbulk.load`'s keyword arguments, checked once.
-
-    Strings are accepted where an enum is expected (``operation="upsert"``,
-    ``column_delimiter="|"``) and normalised. A bad value raises :class:`OptionError` (a
-    :class:`ValueError`) naming the option.
-
-    :param object: the sObject, e.g. ``"Contact"``.
-    :param operation: ``insert``, ``update``, ``upsert``, ``delete`` or ``hardDelete``.
-    :param external_id_field: upsert's matching field (``"Id"`` works too).
-    :param column_delimiter: the file's delimiter.
-    :param line_ending: the file's line ending; ``None``: read from the header line.
-    :param encoding: the file's encoding; anything but UTF-8 is converted (the API takes UTF-8).
-    :param chunks: how the input is cut into jobs.
-    :param poll: the poll loop's pacing.
-    :param bad_rows: ``stop`` (default) or ``skip`` structurally bad records.
-    """
-
-    object: str
-    operation: Operation
-    external_id_field: str | None = None
-    column_delimiter: ColumnDelimiter = ColumnDelimiter.COMMA
-    line_ending: LineEnding | None = None
-    encoding: str = "utf-8"
-    chunks: ChunkConfig = field(default_factory=ChunkConfig)
-    poll: PollConfig = field(default_factory=PollConfig)
-    bad_rows: BadRows = BadRows.STOP
-
-    def __post_init__(self) -> None:
-        name = self.object
-        if not isinstance(name, str) or not name.strip():
-            raise OptionError("object", f"give an sObject name such as 'Contact', got {name!r}")
-        set_ = object.__setattr__  # frozen: normalise once, here
-        set_(self, "object", name.strip())
-        op = Operation.parse(self.operation)
-        set_(self, "column_delimiter", ColumnDelimiter.parse(self.column_delimiter))
-        if self.line_ending is not None:
-            set_(self, "line_ending", LineEnding.parse(self.line_ending))
-        set_(self, "operation", op)
-        set_(self, "bad_rows", BadRows.parse(self.bad_rows))
-        if self.external_id_field is not None:
-            set_(self, "external_id_field", self.external_id_field.strip() or None)
-        if op is Operation.UPSERT and not self.external_id_field:
-            raise OptionError(
-                "external_id_field", "upsert needs the external id field (e.g. 'External_Id__c' or 'Id')"
-            )
-        if op is not Operation.UPSERT and self.external_id_field:
-            raise OptionError("external_id_field", f"only upsert takes an external id field, not {op.value}")
-        try:
-            "".encode(self.encoding)
-        except (LookupError, TypeError):
-            raise OptionError("encoding", f"unknown encoding {self.encoding!r}") from None
-        if not isinstance(self.chunks, ChunkConfig):
-            raise OptionError("chunks", f"give a ChunkConfig, got {type(self.chunks).__name__}")
-        if not isinstance(self.poll, PollConfig):
-            raise OptionError("poll", f"give a PollConfig, got {type(self.poll).__name__}")
-
-    @property
-    def utf8(self) -> bool:
-        """Whether the input is read as it is (UTF-8), not converted."""
-        return self.encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig")
-
-    def to_journal(self) -> dict[str, Any]:
-        """The options a resumed load must share with the load it continues (poll pacing may change)."""
-        return {
-            "object": self.object,
-            "operation": self.operation.value,
-            "external_id_field": self.external_id_field,
-            "column_delimiter": self.column_delimiter.value,
-            "line_ending": self.line_ending.value if self.line_ending else None,
-            "encoding": self.encoding,
-            "max_records": self.chunks.max_records,
-            "max_bytes": self.chunks.max_bytes,
-            "multipart_max_chars": self.chunks.multipart_max_chars,
-            "bad_rows": self.bad_rows.value,
-        }
-
-    @classmethod
-    def from_journal(cls, data: dict[str, Any], *, poll: PollConfig | None = None) -> LoadOptions:
-        """The options :meth:`to_journal` wrote (for ``resume``)."""
-
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return None if value is None else str(value)
-
-        def number(key: str, default: int) -> int:
-            value = data.get(key)
-            return int(value) if isinstance(value, int | str) else default
-
-        defaults = ChunkConfig()
-        return cls(
-            object=str(data.get("object") or ""),
-            operation=Operation.parse(str(data.get("operation") or "")),
-            external_id_field=text("external_id_field"),
-            column_delimiter=ColumnDelimiter.parse(text("column_delimiter") or "COMMA"),
-            line_ending=None
-            if data.get("line_ending") is None
-            else LineEnding.parse(str(data["line_ending"])),
-            encoding=text("encoding") or "utf-8",
-            chunks=ChunkConfig(
-                max_records=number("max_records", defaults.max_records),
-                max_bytes=number("max_bytes", defaults.max_bytes),
-                multipart_max_chars=number("multipart_max_chars", defaults.multipart_max_chars),
-            ),
-            poll=poll or PollConfig(),
-            bad_rows=BadRows.parse(text("bad_rows") or "stop"),
-        )

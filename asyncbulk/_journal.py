@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import orjson
 
 from ._exceptions import ResumeError
 
-__all__ = ["JOURNAL_NAME", "JournalFile", "file_identity"]
+__all__ = ["JOURNAL_NAME", "Event", "JournalFile", "file_identity"]
 
 JOURNAL_NAME = "journal.jsonl"
 _HEAD_BYTES = 1 << 20
@@ -44,6 +46,35 @@ def file_identity(path: Path, *, whole: bool = False) -> dict[str, Any]:
         "mtime_ns": stat.st_mtime_ns,
         "head_sha256": digest.hexdigest(),
     }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One line of a journal: a frozen dataclass of JSON types (a workflow's events subclass it,
+    converting their typed fields in ``_dump`` / ``_load``); ``kind`` names it in the file."""
+
+    kind: ClassVar[str] = ""
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """The line as JSON types, ``event`` naming the class."""
+        data: dict[str, Any] = {"event": self.kind}
+        for f in fields(self):
+            data[f.name] = self._dump(f.name, getattr(self, f.name))
+        return data
+
+    def _dump(self, name: str, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """The event :meth:`to_json` wrote."""
+        values = {f.name: cls._load(f.name, data[f.name]) for f in fields(cls) if f.name in data}
+        return cls(**values)
+
+    @classmethod
+    def _load(cls, name: str, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
 
 
 class JournalFile:

@@ -1,4 +1,5 @@
-"""What a load returns (:class:`LoadResult`), and what a dry run plans (:class:`LoadPlan`)."""
+"""What a load returns (:class:`LoadResult`), what a dry run plans (:class:`LoadPlan`), and what an
+extract returns (:class:`ExtractResult`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobReport", "LoadPlan", "LoadResult"]
+__all__ = ["ExtractResult", "JobReport", "LoadPlan", "LoadResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,4 +192,62 @@ class LoadPlan:
             "skipped": self.skipped,
             "columns": list(self.columns),
             "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractResult:
+    """The outcome of :func:`asyncbulk.extract`.
+
+    ``rows`` always equals the query job's ``numberRecordsProcessed`` (the extract checks it, and
+    each page's rows against its ``Sforce-NumberOfRecords``).
+
+    :param soql: the query.
+    :param path: the CSV file written (one header, then every row in the server's order).
+    :param rows: data rows in it.
+    :param pages: result pages downloaded.
+    :param bytes: its size.
+    :param job_id: the query job.
+    :param query_all: whether deleted and archived records were included.
+    :param parallel: whether pages were downloaded in parallel (``resultPages``).
+    :param job_deleted: whether the job was deleted at the end.
+    :param api_requests: API requests made.
+    :param seconds: wall time.
+    :param resumed: whether this run continued an interrupted one.
+    """
+
+    soql: str
+    path: Path
+    rows: int
+    pages: int
+    bytes: int
+    job_id: str
+    query_all: bool = False
+    parallel: bool = False
+    job_deleted: bool = False
+    api_requests: int = 0
+    seconds: float = 0.0
+    resumed: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Rows per second over the whole extract."""
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON types (``--json``)."""
+        return {
+            "soql": self.soql,
+            "path": str(self.path),
+            "rows": self.rows,
+            "pages": self.pages,
+            "bytes": self.bytes,
+            "job_id": self.job_id,
+            "query_all": self.query_all,
+            "parallel": self.parallel,
+            "job_deleted": self.job_deleted,
+            "api_requests": self.api_requests,
+            "seconds": self.seconds,
+            "rows_per_second": round(self.rate, 1),
+            "resumed": self.resumed,
         }

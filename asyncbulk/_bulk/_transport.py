@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
-import socket
 import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
-import orjson
 
 from .._auth import Auth, Credentials
 from .._config import RetryConfig
@@ -30,11 +26,9 @@ from .._exceptions import (
     AmbiguousSubmitError,
     ApiError,
     AuthenticationError,
-    InvalidJobStateError,
-    NotFoundError,
-    RequestLimitError,
     TransportError,
 )
+from ._errors import api_error_from, describe_exception, is_name_error, origin, parse_limit_info, where
 from ._retry import (
     Backoff,
     Failure,
@@ -51,14 +45,11 @@ __all__ = [
     "Track",
     "Transport",
     "WaitNotice",
-    "api_error_from",
-    "parse_limit_info",
 ]
 
 logger = logging.getLogger("asyncbulk.client")
 
 T = TypeVar("T")
-_LIMIT_INFO = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +204,8 @@ class Transport:
                 reason = f"HTTP {status} from the token endpoint"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if classify_exception(exc) is None:
-                    raise TransportError(f"POST {url}: {_describe(exc, self.timeout)}") from None
-                reason = _describe(exc, self.timeout)
+                    raise TransportError(f"POST {url}: {describe_exception(exc, self.timeout)}") from None
+                reason = describe_exception(exc, self.timeout)
             if not await self._wait(budget, reason, 0.0):
                 raise TransportError(
                     f"POST {url}: {reason} (gave up after {budget.attempts} tries in {budget.elapsed:.1f}s)"
@@ -283,9 +274,11 @@ class Transport:
                 failure = classify_exception(exc)
                 if failure is not Failure.NOT_SENT:
                     self._count(kind)
-                error = TransportError(f"{_where(method, shown, job_id)}: {_describe(exc, self.timeout)}")
+                error = TransportError(
+                    f"{where(method, shown, job_id)}: {describe_exception(exc, self.timeout)}"
+                )
                 logger.debug("%s %s -> %s (try %d)", method, shown, type(exc).__name__, track.attempts)
-                if failure is None or (not self.contacted and _is_name_error(exc)):
+                if failure is None or (not self.contacted and is_name_error(exc)):
                     raise error from exc
                 cause = exc
             else:
@@ -355,7 +348,7 @@ class Transport:
             return credentials.instance_url + path
         # A URL from a reply (nextRecordsUrl...) carries the bearer token with it: only ever to
         # the instance the user chose. Another host in a reply is a misbehaving or hostile server.
-        if _origin(path) != _origin(credentials.instance_url):
+        if origin(path) != origin(credentials.instance_url):
             raise ApiError(
                 0,
                 "FOREIGN_URL",
@@ -375,95 +368,3 @@ class Transport:
         usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.api_usage = usage
-
-
-def parse_limit_info(value: str | None) -> tuple[int, int] | None:
-    """``(used, max)`` from a ``Sforce-Limit-Info`` header such as ``api-usage=25/15000``.
-
-    Other parts (``api-bursts=1/750``, ``per-app-api-usage=17/250(appName=...)``, see "Limit Info
-    Header", https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm)
-    are ignored; ``per-app-api-usage`` is not mistaken for ``api-usage``.
-    """
-    if not value:
-        return None
-    match = _LIMIT_INFO.search(value)
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2))
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def _snippet(raw: bytes, limit: int = 300) -> str:
-    text = raw.decode("utf-8", "replace").strip()
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-async def api_error_from(
-    response: aiohttp.ClientResponse, method: str, path: str, job_id: str | None
-) -> ApiError:
-    """Map an error response to the most specific :class:`ApiError`, with the server's own text."""
-    status = response.status
-    raw = await response.read()
-    code: str | None = None
-    message = ""
-    try:
-        body = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        body = None
-    # Salesforce: a JSON array of {"errorCode", "message"[, "fields"]} ("Status Codes and Error
-    # Responses", https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm);
-    # the OAuth endpoint and some gateways use {"error", "error_description"}.
-    if isinstance(body, list) and body and all(isinstance(item, dict) for item in body):
-        code = str(body[0].get("errorCode") or "") or None
-        message = "; ".join(str(item.get("message", "")) for item in body if item.get("message"))
-    elif isinstance(body, dict):
-        code = str(body.get("errorCode") or body.get("error") or "") or None
-        message = str(body.get("message") or body.get("error_description") or "")
-    if not message:
-        message = _snippet(raw) if raw else (response.reason or "no error text")
-    cls: type[ApiError] = ApiError
-    if status == 401 or code == "INVALID_SESSION_ID":
-        cls = AuthenticationError
-        message = (
-            f"{message} -- the access token expired or is invalid; get a new token, or use a "
-            "refreshable auth method (JWT bearer, client credentials, refresh token, --target-org)"
-        )
-    elif code == "REQUEST_LIMIT_EXCEEDED":
-        cls = RequestLimitError
-        if "concurrent" not in message.lower():
-            message = (
-                f"{message} -- the org's API request allocation for the rolling 24 hours is used up; "
-                "wait for it to recover or ask Salesforce for a higher limit"
-            )
-    elif status == 404 or code == "NOT_FOUND":
-        cls = NotFoundError
-    elif code is not None and code.replace("_", "").upper() == "INVALIDJOBSTATE":
-        cls = InvalidJobStateError
-    return cls(status, code, message, method=method, path=path, job_id=job_id)
-
-
-def _where(method: str, path: str, job_id: str | None) -> str:
-    return f"{method} {path}" + (f" (job {job_id})" if job_id else "")
-
-
-def _is_name_error(exc: BaseException) -> bool:
-    """A host name that does not resolve: a wrong URL, not an outage (before the first contact)."""
-    os_error = getattr(exc, "os_error", None)
-    return isinstance(os_error, socket.gaierror)
-
-
-def _describe(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return f"TLS failed: {exc}; pass ca_file= or ssl_context= to trust the server's certificate"
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return f"could not connect: {exc}"
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {timeout.sock_read}s"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection without answering"
-    return f"{type(exc).__name__}: {exc}"

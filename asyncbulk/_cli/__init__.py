@@ -25,6 +25,7 @@ from ._session import (
     EXIT_USAGE,
     CommandError,
     Session,
+    UsageError,
     unwrap,
 )
 
@@ -53,9 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"; continue with: asyncbulk resume {session.resume_dir}" if _journaled(session) else ""
         print(f"asyncbulk: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except UsageError as exc:
+        session.error(str(exc))
+        return EXIT_USAGE
     except (CommandError, ValueError, AsyncBulkError, OSError) as exc:
-        session.error(_message(exc))
-        if _journaled(session) and resumable(exc):
+        message = _message(exc)
+        session.error(message)
+        if _journaled(session) and resumable(exc) and "asyncbulk resume" not in message:
             # Jobs may have run before the error: say where their results are and how to go on.
             print(
                 f"asyncbulk: results so far in {session.resume_dir}; continue with: "

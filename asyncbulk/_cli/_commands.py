@@ -14,23 +14,15 @@ import orjson
 
 from .._auth import Auth
 from .._bulk import BulkClient, JobInfo, ResultKind
-from .._config import (
-    BadRows,
-    ChunkConfig,
-    ColumnDelimiter,
-    LineEnding,
-    LoadOptions,
-    Operation,
-    OptionError,
-    PollConfig,
-)
+from .._config import ChunkConfig, ColumnDelimiter, LineEnding, Operation, OptionError, PollConfig
 from .._display import render_plan
 from .._exceptions import NotFoundError
-from .._load import Connection, stat_input
+from .._load import Connection, journal_kind, stat_input
+from .._options import BadRows, LoadOptions, Query
 from .._progress import ProgressCallback
 from .._result import LoadResult
 from ._auth_options import SECRETS, auth_from_options, read_secret
-from ._session import EXIT_OK, CommandError, Session, flag_error, poll_config, retry_config
+from ._session import EXIT_OK, CommandError, Session, UsageError, flag_error, poll_config, retry_config
 
 __all__ = ["COMMANDS"]
 
@@ -86,7 +78,8 @@ def client(session: Session) -> BulkClient:
     return BulkClient(auth(session), api_version=session.args.api_version, ca_file=ca_file(session))
 
 
-def _connection(session: Session) -> Connection:
+def connection_for(session: Session) -> Connection:
+    """A connection for the commands that load or extract."""
     args = session.args
     try:
         return Connection(
@@ -149,9 +142,18 @@ async def load_command(session: Session) -> int:
     """``asyncbulk load OPERATION OBJECT FILE``."""
     args = session.args
     options = load_options(session)
-    path = Path(args.file)
-    # The file first, before any login: a typo in its name costs no request.
-    stat_input(path, args.file)
+    if (args.file is None) == (args.query is None):
+        raise UsageError("give the FILE to load, or --query SOQL (the records it finds), not both")
+    if args.query_all and args.query is None:
+        raise CommandError("--query-all goes with --query")
+    if args.query is not None:
+        if args.dry_run:
+            raise CommandError("--dry-run needs a file: extract the query first (asyncbulk extract)")
+        if not args.out:
+            raise CommandError("--query needs --out DIR: the records it finds are extracted there first")
+    else:
+        # The file first, before any login: a typo in its name costs no request.
+        stat_input(Path(args.file), args.file)
     if args.resume and not args.out:
         raise CommandError("--resume needs --out DIR: the directory of the load to continue")
     if args.dry_run and (args.resume or args.new):
@@ -162,9 +164,13 @@ async def load_command(session: Session) -> int:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("asyncbulk-results") / f"{options.object}-{options.operation.value}-{stamp}"
     # Absolute paths: the journal records the input's path, and a resume may run from elsewhere.
-    source, out_dir = absolute(path), absolute(out_dir)
-    connection = _connection(session)
+    out_dir = absolute(out_dir)
+    source: Path | Query = (
+        Query(args.query, query_all=args.query_all) if args.query is not None else absolute(Path(args.file))
+    )
+    connection = connection_for(session)
     if args.dry_run:
+        assert isinstance(source, Path)
         async with connection:
             plan = await connection.plan(source, options)
         if args.json:
@@ -173,7 +179,8 @@ async def load_command(session: Session) -> int:
             print(render_plan(plan))
         return EXIT_OK
     session.resume_dir = out_dir
-    session.status(f"asyncbulk: {'resuming' if args.resume else 'loading'} {source} -> {out_dir}")
+    shown = f"the records of {args.query!r}" if args.query is not None else str(source)
+    session.status(f"asyncbulk: {'resuming' if args.resume else 'loading'} {shown} -> {out_dir}")
 
     async def work(progress: ProgressCallback | None) -> LoadResult:
         async with connection:
@@ -190,7 +197,11 @@ async def resume_command(session: Session) -> int:
     args = session.args
     _positive("--concurrency", args.concurrency)
     out_dir = absolute(Path(args.dir))
-    connection = _connection(session)
+    if journal_kind(out_dir) == "extract":
+        from ._extract import resume_extract_command
+
+        return await resume_extract_command(session, out_dir)
+    connection = connection_for(session)
     session.resume_dir = out_dir
     session.status(f"asyncbulk: resuming the load in {out_dir}")
 
@@ -315,6 +326,13 @@ async def demo_command(session: Session) -> int:
     return await run_demo(session)
 
 
+async def extract_command(session: Session) -> int:
+    """``asyncbulk extract SOQL --out FILE``."""
+    from ._extract import extract_command as run
+
+    return await run(session)
+
+
 COMMANDS: dict[str, Callable[[Session], Awaitable[int]]] = {
     "load": load_command,
     "resume": resume_command,
@@ -322,5 +340,6 @@ COMMANDS: dict[str, Callable[[Session], Awaitable[int]]] = {
     "job": job_command,
     "abort": abort_command,
     "results": results_command,
+    "extract": extract_command,
     "demo": demo_command,
 }

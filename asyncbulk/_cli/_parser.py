@@ -5,143 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._config import ChunkConfig, ConcurrencyConfig, PollConfig, RetryConfig
+from .._config import ChunkConfig
+from ._options import AUTH_HELP, EXIT_CODES_HELP, Formatter, auth_parent, run_options, version
 
-__all__ = [
-    "AUTH_HELP",
-    "EXIT_CODES_HELP",
-    "Formatter",
-    "auth_parent",
-    "build_parser",
-    "run_options",
-    "version",
-]
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0    every record succeeded (or the command did what it was asked)
-  2    usage error: unknown option, missing argument
-  3    the load finished but some records failed or were not processed (see failed.csv)
-  4    error: bad option value, bad input file, unknown object, login refused, API or network error
-  130  interrupted (Ctrl-C); a load can be continued with `asyncbulk resume DIR`
-"""
-
-AUTH_HELP = """\
-authentication (any command that talks to an org):
-  --target-org ALIAS                     an org the Salesforce CLI (sf) knows
-  --instance-url URL --access-token TOK  a session you already have (or SF_INSTANCE_URL / SF_ACCESS_TOKEN)
-  --client-id ID --jwt-key-file KEY --username USER                      JWT bearer flow
-  --client-id ID --client-secret S --login-url https://my.my.salesforce.com  client credentials
-  --client-id ID --refresh-token TOK [--client-secret S]                  refresh token flow
-  --client-id ID --client-secret S --username USER --password PW         username-password flow
-"""
-
-
-class Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keep the hand-written examples as they are, and show defaults."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32, width=110)
-
-
-def auth_parent() -> argparse.ArgumentParser:
-    """The authentication options every command that talks to an org shares."""
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group(
-        "authentication (also SF_INSTANCE_URL, SF_ACCESS_TOKEN, SF_CLIENT_SECRET, SF_PASSWORD, "
-        "SF_REFRESH_TOKEN from the environment)"
-    )
-    add = group.add_argument
-    add(
-        "--target-org",
-        metavar="ALIAS",
-        help="use an org the Salesforce CLI knows, e.g. --target-org my-sandbox",
-    )
-    add(
-        "--instance-url",
-        metavar="URL",
-        help="the org's URL with --access-token, e.g. https://acme.my.salesforce.com (env SF_INSTANCE_URL)",
-    )
-    visible = "; the flag form is visible to other local users (process list), prefer"
-    add(
-        "--access-token",
-        metavar="TOKEN",
-        help=f"a session id / access token{visible} env SF_ACCESS_TOKEN or --access-token-file",
-    )
-    add("--access-token-file", metavar="FILE", help="read the access token from FILE (- for stdin)")
-    add("--client-id", metavar="ID", help="a connected app's consumer key, e.g. --client-id 3MVG9...")
-    add(
-        "--client-secret",
-        metavar="SECRET",
-        help=f"the connected app's consumer secret{visible} env SF_CLIENT_SECRET or --client-secret-file",
-    )
-    add("--client-secret-file", metavar="FILE", help="read the consumer secret from FILE (- for stdin)")
-    add("--username", metavar="USER", help="the user to log in as (JWT and password flows), e.g. me@acme.com")
-    add(
-        "--password",
-        metavar="PASSWORD",
-        help=f"the password flow's password (+ security token){visible} env SF_PASSWORD or --password-file",
-    )
-    add("--password-file", metavar="FILE", help="read the password from FILE (- for stdin)")
-    add("--jwt-key-file", metavar="FILE", help="the private key (PEM) that signs the JWT, e.g. server.key")
-    add(
-        "--login-url",
-        metavar="URL",
-        help="the OAuth login host: https://login.salesforce.com (default), https://test.salesforce.com, "
-        "or your My Domain URL",
-    )
-    add(
-        "--refresh-token",
-        metavar="TOKEN",
-        help=f"a refresh token from an earlier OAuth web flow{visible} env SF_REFRESH_TOKEN or "
-        "--refresh-token-file",
-    )
-    add("--refresh-token-file", metavar="FILE", help="read the refresh token from FILE (- for stdin)")
-    add(
-        "--api-version", metavar="VERSION", default="66.0", help="the REST API version (default: %(default)s)"
-    )
-    add(
-        "--ca-file",
-        metavar="FILE",
-        help="trust the CA certificates in this PEM file, e.g. the local TLS emulator's certificate",
-    )
-    return parent
-
-
-def run_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``load``, ``resume`` and ``demo`` share: how the work runs and how it reports."""
-    parser.add_argument(
-        "--concurrency",
-        metavar="N",
-        type=int,
-        help=f"jobs in flight at once (default: {ConcurrencyConfig().max_concurrent_jobs}), "
-        "e.g. --concurrency 5",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the summary as JSON on stdout (progress still goes to stderr)",
-    )
-    parser.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="do not show progress on stderr",
-    )
-    parser.add_argument(
-        "--retry-budget",
-        metavar="SECONDS",
-        type=float,
-        help=f"how long one request may keep trying while the org is unreachable or answers 503 "
-        f"(default: {RetryConfig().budget:g}, waits capped at {RetryConfig().max_delay:g} s); "
-        "the load then stops, resumable",
-    )
-    parser.add_argument(
-        "--poll-interval",
-        metavar="SECONDS",
-        type=float,
-        help=f"first wait between two job status checks (default: {PollConfig().initial}; later "
-        f"waits follow the org's pace, up to {PollConfig().maximum:g}), e.g. --poll-interval 0.5",
-    )
+__all__ = ["build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _job_command(sub, auth)
     _abort_command(sub, auth)
     _results_command(sub, auth)
+    _extract_command(sub, auth)
     _demo_command(sub)
     _emulator_command(sub)
     return parser
@@ -200,7 +68,23 @@ def _load_command(sub: Any, auth: argparse.ArgumentParser) -> None:
         help="insert, update, upsert, delete or hardDelete",
     )
     load.add_argument("object", metavar="OBJECT", help="the sObject's API name, e.g. Contact or Invoice__c")
-    load.add_argument("file", metavar="FILE", help="the CSV file, with a header line of field names")
+    load.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help="the CSV file, with a header line of field names (or give --query instead)",
+    )
+    load.add_argument(
+        "--query",
+        metavar="SOQL",
+        help="load the records this query finds instead of a file: they are extracted into --out "
+        'first (resumable), e.g. load delete Contact --query "SELECT Id FROM Contact WHERE Email = null"',
+    )
+    load.add_argument(
+        "--query-all",
+        action="store_true",
+        help="with --query: include deleted and archived records (queryAll)",
+    )
     load.add_argument(
         "--external-id",
         metavar="FIELD",
@@ -270,23 +154,75 @@ def _load_command(sub: Any, auth: argparse.ArgumentParser) -> None:
     run_options(load)
 
 
+def _extract_command(sub: Any, auth: argparse.ArgumentParser) -> None:
+    """The ``extract`` command."""
+    extract = sub.add_parser(
+        "extract",
+        parents=[auth],
+        formatter_class=Formatter,
+        help="run a Bulk API 2.0 query into one CSV file",
+        description="Run a SOQL query as a Bulk API 2.0 query job and stream every result page to one "
+        "CSV file (one header, the server's order), several pages at once where the org allows. "
+        "Each page's rows are checked, and the total against the job's. The file appears only when "
+        "complete; an interrupted extract continues with `asyncbulk resume FILE`.",
+        epilog="examples:\n"
+        '  asyncbulk extract "SELECT Id, Name, Account.Name FROM Contact" --out contacts.csv '
+        "--target-org my-org\n"
+        '  asyncbulk extract "SELECT Id FROM Contact WHERE IsDeleted = true" --all --out deleted.csv\n\n'
+        + EXIT_CODES_HELP
+        + "\n"
+        + AUTH_HELP,
+    )
+    extract.add_argument("soql", metavar="SOQL", help='the query, e.g. "SELECT Id, Name FROM Account"')
+    extract.add_argument("--out", metavar="FILE", required=True, help="the CSV file to write")
+    extract.add_argument("--all", action="store_true", help="include deleted and archived records (queryAll)")
+    extract.add_argument(
+        "--delimiter", metavar="NAME", default="COMMA", help="the file's column delimiter (default: COMMA)"
+    )
+    extract.add_argument(
+        "--line-ending", metavar="LF|CRLF", default="LF", help="the file's line ending (default: LF)"
+    )
+    extract.add_argument(
+        "--max-records",
+        metavar="N",
+        type=int,
+        help="rows per result page to ask for (default: Salesforce's); smaller pages lose less on a resume",
+    )
+    extract.add_argument(
+        "--pages-at-once", metavar="N", type=int, default=4, help="pages downloaded at once (default: 4)"
+    )
+    extract.add_argument(
+        "--keep-job", action="store_true", help="keep the query job when done (deleted by default)"
+    )
+    extract.add_argument(
+        "--resume", action="store_true", help="continue the extract into --out where it stopped"
+    )
+    run_options(extract)
+
+
 def _resume_command(sub: Any, auth: argparse.ArgumentParser) -> None:
     """The ``resume`` command."""
     resume = sub.add_parser(
         "resume",
         parents=[auth],
         formatter_class=Formatter,
-        help="continue an interrupted load from its results directory",
-        description="Continue a load that was interrupted (crash, Ctrl-C, lost network), with the file "
-        "and options recorded in DIR/journal.jsonl. Jobs already merged are kept, jobs in flight are "
-        "re-attached, the rest are submitted: no record is loaded twice.",
-        epilog="example:\n"
-        "  asyncbulk resume asyncbulk-results/Contact-insert-20250101-120000 --target-org my-org\n\n"
+        help="continue an interrupted load or extract",
+        description="Continue a load or an extract that was interrupted (crash, Ctrl-C, lost network), "
+        "with the input and options recorded in its journal. A load keeps the jobs already merged, "
+        "re-attaches the jobs in flight and submits the rest: no record is loaded twice. An extract "
+        "goes on at the first page not written: never from page 1, never a row twice.",
+        epilog="examples:\n"
+        "  asyncbulk resume asyncbulk-results/Contact-insert-20250101-120000 --target-org my-org\n"
+        "  asyncbulk resume contacts.csv --target-org my-org      # an extract into contacts.csv\n\n"
         + EXIT_CODES_HELP
         + "\n"
         + AUTH_HELP,
     )
-    resume.add_argument("dir", metavar="DIR", help="the results directory of the load (its --out)")
+    resume.add_argument(
+        "dir",
+        metavar="DIR",
+        help="the results folder of the load (its --out), or the output file of an extract",
+    )
     run_options(resume)
 
 
@@ -405,10 +341,3 @@ def _emulator_command(sub: Any) -> None:
         add_help=False,
         help="run the local Bulk API 2.0 emulator (see `asyncbulk emulator --help`)",
     )
-
-
-def version() -> str:
-    """asyncbulk's version."""
-    from .. import __version__
-
-    return __version__

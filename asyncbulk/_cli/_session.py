@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import anyio
 import orjson
@@ -30,10 +30,13 @@ __all__ = [
     "FLAGS",
     "CommandError",
     "Session",
+    "UsageError",
     "poll_config",
     "retry_config",
     "unwrap",
 ]
+
+T = TypeVar("T")
 
 #: Every record succeeded (or the command did what it was asked).
 EXIT_OK = 0
@@ -60,11 +63,18 @@ FLAGS = {
     "max_records (chunk records)": "--chunk-records",
     "max_bytes (chunk bytes)": "--chunk-bytes",
     "max_concurrent_jobs (concurrency)": "--concurrency",
+    "soql": "SOQL",
+    "max_records": "--max-records",
+    "concurrency": "--pages-at-once",
 }
 
 
 class CommandError(Exception):
     """A one-line error the CLI itself detects (before calling the library)."""
+
+
+class UsageError(CommandError):
+    """The command line itself is incomplete or contradictory (exit code 2, as argparse's own)."""
 
 
 def unwrap(exc: BaseException) -> BaseException:
@@ -125,14 +135,13 @@ class Session:
         if not self.args.no_progress:
             print(text, file=self.stream)
 
-    async def run_load(
-        self, title: str, work: Callable[[ProgressCallback | None], Awaitable[LoadResult]]
-    ) -> LoadResult:
-        """Run ``work(progress)`` with a live display on stderr (unless ``--no-progress``)."""
+    async def run_load(self, title: str, work: Callable[[ProgressCallback | None], Awaitable[T]]) -> T:
+        """Run ``work(progress)`` (a load or an extract) with a live display on stderr (unless
+        ``--no-progress``)."""
         if self.args.no_progress:
             return await work(None)
         display = ProgressDisplay(self.stream, title=title)
-        outcome: list[LoadResult] = []
+        outcome: list[T] = []
 
         async def ticker() -> None:
             while True:

@@ -16,8 +16,12 @@ from ._chunks import iter_chunks as iter_chunks
 from ._chunks import plan_chunks as plan_chunks
 from ._chunks import read_chunk as read_chunk
 from ._chunks import validate as validate
+from ._chunks import verify_chunk as verify_chunk
 from ._layout import CsvLayout as CsvLayout
 from ._layout import inspect_layout as inspect_layout
+from ._records import first_record_end as first_record_end
+from ._salvage import BadRecord as BadRecord
+from ._salvage import separate_bad_records as separate_bad_records
 from ._source import csv_writer as csv_writer
 from ._source import rows_to_csv as rows_to_csv
 from ._source import rows_to_csv_sync as rows_to_csv_sync
@@ -25,17 +29,21 @@ from ._source import transcode_to_utf8 as transcode_to_utf8
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "BadRecord",
     "Chunk",
     "ChunkPlan",
     "CsvLayout",
     "ValidationReport",
     "csv_writer",
+    "first_record_end",
     "inspect_layout",
     "iter_chunks",
     "plan_chunks",
     "read_chunk",
     "rows_to_csv",
     "rows_to_csv_sync",
+    "separate_bad_records",
     "transcode_to_utf8",
     "validate",
+    "verify_chunk",
 ]

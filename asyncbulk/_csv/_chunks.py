@@ -29,6 +29,7 @@ __all__ = [
     "plan_chunks",
     "read_chunk",
     "validate",
+    "verify_chunk",
 ]
 
 #: Bytes read per step. Large enough that per-block Python overhead vanishes, small enough to
@@ -279,6 +280,35 @@ def _chunks(
         yield emit(scanner.data_start + scanner.data_bytes)
 
 
+def verify_chunk(path: str | os.PathLike[str], chunk: Chunk, *, name: str | None = None) -> None:
+    """Check, streaming, that ``chunk``'s bytes are still those planned.
+
+    :raises InputChangedError: they are not (the file changed since it was planned).
+    """
+    running = 1
+    left = chunk.size
+    with open(path, "rb") as f:
+        f.seek(chunk.start)
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            running = zlib.adler32(block, running)
+            left -= len(block)
+    if left or running != chunk.checksum:
+        raise _changed(chunk, name or str(path))
+
+
+def _changed(chunk: Chunk, name: str) -> InputChangedError:
+    return InputChangedError(
+        f"the file changed while it was being loaded (records {chunk.first_record} to "
+        f"{chunk.first_record + chunk.records - 1} are not what they were when the file was checked); "
+        "nothing read after the change was sent. Restore the file and continue with `asyncbulk "
+        "resume`, or start a new load",
+        path=name,
+    )
+
+
 def read_chunk(path: str | os.PathLike[str], layout: CsvLayout, chunk: Chunk) -> bytes:
     """The bytes to upload for ``chunk``: the header line, then the chunk's records byte for byte.
 
@@ -288,10 +318,5 @@ def read_chunk(path: str | os.PathLike[str], layout: CsvLayout, chunk: Chunk) ->
         f.seek(chunk.start)
         data = f.read(chunk.size)
     if len(data) != chunk.size or zlib.adler32(data) != chunk.checksum:
-        raise InputChangedError(
-            f"the file changed while it was being loaded (records {chunk.first_record} to "
-            f"{chunk.first_record + chunk.records - 1} are not what they were when the file was "
-            "checked)",
-            path=str(path),
-        )
+        raise _changed(chunk, str(path))
     return layout.header_line + data

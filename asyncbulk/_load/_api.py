@@ -1,297 +1,32 @@
-"""The public entry points: :class:`Connection` (many loads over one session) and :func:`load`."""
+"""The top-level functions: :func:`load` and :func:`extract`, each over a :class:`Connection` of its own."""
 
 from __future__ import annotations
 
-import math
 import os
-import tempfile
-from pathlib import Path
-from types import TracebackType
 from typing import Literal, overload
 
-from .._auth import Auth, StaticToken
-from .._bulk import BulkClient
+from .._auth import Auth
 from .._config import (
-    BadRows,
     ChunkConfig,
     ColumnDelimiter,
     ConcurrencyConfig,
     LineEnding,
-    LoadOptions,
     Operation,
     PollConfig,
     RetryConfig,
 )
-from .._exceptions import ApiError, ResumeError
-from .._limits import RECORDS_PER_BATCH
+from .._options import BadRows, Query
 from .._progress import ProgressCallback
-from .._result import LoadPlan, LoadResult
-from ._files import FileWork, Folders
-from ._journal import replay
-from ._prepare import Source, prepare
-from ._run import LoadRun
+from .._result import ExtractResult, LoadPlan, LoadResult
+from ._connection import DEFAULT_OUT, Connection
+from ._prepare import Source
 
-__all__ = ["Connection", "load"]
-
-_DEFAULT_OUT = "asyncbulk-results"
-
-
-class Connection:
-    """A long-lived connection to one org: one HTTP session for many loads.
-
-    ::
-
-        async with asyncbulk.Connection(instance_url=url, access_token=token) as sf:
-            accounts = await sf.load("accounts.csv", object="Account", operation="insert")
-            contacts = await sf.load("contacts.csv", object="Contact", operation="insert")
-
-    :param instance_url: the org's URL, with ``access_token``: a token obtained elsewhere.
-    :param access_token: that token.
-    :param auth: an auth object instead (:class:`asyncbulk.JwtBearer`, :class:`asyncbulk.SfCli`...),
-        which can refresh an expired token.
-    :param api_version: the REST API version, e.g. ``"66.0"``.
-    :param concurrency: jobs in flight (an int, or a :class:`ConcurrencyConfig`).
-    :param retry: retries of transient failures, and rounds of records that failed for a passing reason.
-    :param ca_file: a CA bundle to trust (a local TLS emulator); the system store otherwise.
-    """
-
-    def __init__(
-        self,
-        *,
-        instance_url: str | None = None,
-        access_token: str | None = None,
-        auth: Auth | None = None,
-        api_version: str = "66.0",
-        concurrency: int | ConcurrencyConfig | None = None,
-        retry: RetryConfig | None = None,
-        ca_file: str | None = None,
-    ) -> None:
-        if auth is None:
-            if not instance_url or not access_token:
-                raise ValueError("give auth=, or both instance_url= and access_token=")
-            auth = StaticToken(instance_url, access_token)
-        elif instance_url or access_token:
-            raise ValueError("give either auth= or instance_url=/access_token=, not both")
-        if isinstance(concurrency, int):
-            concurrency = ConcurrencyConfig(max_concurrent_jobs=concurrency)
-        self.concurrency = concurrency or ConcurrencyConfig()
-        self.retry = retry or RetryConfig()
-        #: The Bulk API client the loads share (its request counts cover every load).
-        self.client = BulkClient(
-            auth,
-            api_version=api_version,
-            connections=self.concurrency.connections,
-            retry=self.retry,
-            ca_file=ca_file,
-        )
-
-    async def __aenter__(self) -> Connection:
-        await self.client.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.client.__aexit__(exc_type, exc, tb)
-
-    @overload
-    async def load(
-        self,
-        source: Source,
-        *,
-        object: str,
-        operation: str | Operation,
-        out_dir: str | os.PathLike[str] = ...,
-        external_id_field: str | None = ...,
-        column_delimiter: str | ColumnDelimiter = ...,
-        line_ending: str | LineEnding | None = ...,
-        encoding: str = ...,
-        chunks: ChunkConfig | None = ...,
-        poll: PollConfig | None = ...,
-        bad_rows: str | BadRows = ...,
-        progress: ProgressCallback | None = ...,
-        resume: bool = ...,
-        new: bool = ...,
-        dry_run: Literal[False] = ...,
-    ) -> LoadResult: ...
-
-    @overload
-    async def load(
-        self,
-        source: Source,
-        *,
-        object: str,
-        operation: str | Operation,
-        out_dir: str | os.PathLike[str] = ...,
-        external_id_field: str | None = ...,
-        column_delimiter: str | ColumnDelimiter = ...,
-        line_ending: str | LineEnding | None = ...,
-        encoding: str = ...,
-        chunks: ChunkConfig | None = ...,
-        poll: PollConfig | None = ...,
-        bad_rows: str | BadRows = ...,
-        progress: ProgressCallback | None = ...,
-        resume: bool = ...,
-        new: bool = ...,
-        dry_run: Literal[True],
-    ) -> LoadPlan: ...
-
-    async def load(
-        self,
-        source: Source,
-        *,
-        object: str,
-        operation: str | Operation,
-        out_dir: str | os.PathLike[str] = _DEFAULT_OUT,
-        external_id_field: str | None = None,
-        column_delimiter: str | ColumnDelimiter = ColumnDelimiter.COMMA,
-        line_ending: str | LineEnding | None = None,
-        encoding: str = "utf-8",
-        chunks: ChunkConfig | None = None,
-        poll: PollConfig | None = None,
-        bad_rows: str | BadRows = BadRows.STOP,
-        progress: ProgressCallback | None = None,
-        resume: bool = False,
-        new: bool = False,
-        dry_run: bool = False,
-    ) -> LoadResult | LoadPlan:
-        """Load ``source`` into ``object``; see :func:`asyncbulk.load` for every parameter."""
-        options = LoadOptions(
-            object=object,
-            operation=Operation.parse(operation),
-            external_id_field=external_id_field,
-            column_delimiter=ColumnDelimiter.parse(column_delimiter),
-            line_ending=None if line_ending is None else LineEnding.parse(line_ending),
-            encoding=encoding,
-            chunks=chunks or ChunkConfig(),
-            poll=poll or PollConfig(),
-            bad_rows=BadRows.parse(bad_rows),
-        )
-        if dry_run:
-            return await self.plan(source, options)
-        return await self.load_with(
-            source, options, out_dir=out_dir, progress=progress, resume=resume, new=new
-        )
-
-    async def load_with(
-        self,
-        source: Source,
-        options: LoadOptions,
-        *,
-        out_dir: str | os.PathLike[str] = _DEFAULT_OUT,
-        progress: ProgressCallback | None = None,
-        resume: bool = False,
-        new: bool = False,
-    ) -> LoadResult:
-        """Load ``source`` with options built already (what the CLI does)."""
-        run = LoadRun(
-            self.client,
-            source,
-            options,
-            Path(out_dir),
-            progress,
-            resume=resume,
-            new=new,
-            retry=self.retry,
-            concurrency=self.concurrency.max_concurrent_jobs,
-        )
-        return await run.run()
-
-    async def resume(
-        self,
-        out_dir: str | os.PathLike[str],
-        *,
-        progress: ProgressCallback | None = None,
-        poll: PollConfig | None = None,
-    ) -> LoadResult:
-        """Continue the load journaled in ``out_dir`` (after a crash, Ctrl-C or a dead network).
-
-        The input and the options are read from the journal, so they need not be given again; no
-        record is loaded twice.
-
-        :raises ResumeError: nothing to resume there, or the input changed since.
-        """
-        folders = Folders(Path(out_dir))
-        history = await FileWork().run(lambda: replay(folders.journal))
-        start = history.start
-        options = LoadOptions.from_journal(start.options, poll=poll)
-        path = start.input.get("path")
-        source: Path
-        if path:
-            source = Path(str(path))
-        elif "rows_sha256" in start.input:
-            source = folders.work / "input.csv"  # rows serialised by the first run
-        else:
-            raise ResumeError(f"{folders.journal}: the start record names no input")
-        return await self.load_with(source, options, out_dir=out_dir, progress=progress, resume=True)
-
-    async def plan(self, source: Source, options: LoadOptions) -> LoadPlan:
-        """What loading ``source`` would do (a dry run): the input is checked, the header held
-        against the object, the org's remaining allocations read; no job is created."""
-        notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="asyncbulk-plan-") as scratch:
-            folders = Folders(Path(scratch))
-            files = FileWork()
-            await files.run(lambda: folders.work.mkdir(parents=True, exist_ok=True))
-            prepared = await prepare(source, options, folders, self.client, files, notes)
-        limit = options.chunks.multipart_max_chars
-        header = len(prepared.layout.header_line)
-        # Bytes bound characters from above: a chunk this small is certain to go multipart; one a
-        # little over may still qualify (multi-byte text), so this count is a lower bound.
-        multipart = sum(1 for c in prepared.chunks if header + c.size <= limit)
-        batches = sum(math.ceil(c.records / RECORDS_PER_BATCH) for c in prepared.chunks)
-        jobs = len(prepared.chunks)
-        # Per job: its submission (1 multipart, or 3), about two status requests, two result files;
-        # plus the describe calls already made.
-        requests = multipart + 3 * (jobs - multipart) + 2 * jobs + 2 * jobs + self.client.requests_made
-        remaining: dict[str, int | None] = {}
-        try:
-            limits = await self.client.limits()
-        except ApiError as exc:
-            notes.append(f"/limits was refused ({exc.message}); the org's allocations are unknown")
-            limits = {}
-        for key, name in (
-            ("DailyBulkApiBatches", "batches"),
-            ("DailyBulkApiRecords", "records"),
-            ("DailyApiRequests", "api"),
-        ):
-            entry = limits.get(key)
-            remaining[name] = (
-                int(entry["Remaining"]) if isinstance(entry, dict) and "Remaining" in entry else None
-            )
-        if remaining["batches"] is not None and batches > remaining["batches"]:
-            notes.append(
-                f"the load needs {batches} batches but the org has {remaining['batches']} left for "
-                "the rolling 24 hours: jobs past that point fail"
-            )
-        if remaining["records"] is not None and prepared.records > remaining["records"]:
-            notes.append(
-                f"the load has {prepared.records} records but the org may load "
-                f"{remaining['records']} more today"
-            )
-        return LoadPlan(
-            object=options.object,
-            operation=options.operation.value,
-            records=prepared.records,
-            chunks=jobs,
-            jobs=jobs,
-            multipart_chunks=multipart,
-            batches=batches,
-            api_requests=requests,
-            daily_batches_remaining=remaining["batches"],
-            daily_records_remaining=remaining["records"],
-            daily_api_requests_remaining=remaining["api"],
-            columns=tuple(prepared.layout.columns),
-            notes=tuple(notes),
-        )
+__all__ = ["extract", "load"]
 
 
 @overload
 async def load(
-    source: Source,
+    source: Source | Query,
     *,
     object: str,
     operation: str | Operation,
@@ -319,7 +54,7 @@ async def load(
 
 @overload
 async def load(
-    source: Source,
+    source: Source | Query,
     *,
     object: str,
     operation: str | Operation,
@@ -346,14 +81,14 @@ async def load(
 
 
 async def load(
-    source: Source,
+    source: Source | Query,
     *,
     object: str,
     operation: str | Operation,
     instance_url: str | None = None,
     access_token: str | None = None,
     auth: Auth | None = None,
-    out_dir: str | os.PathLike[str] = _DEFAULT_OUT,
+    out_dir: str | os.PathLike[str] = DEFAULT_OUT,
     external_id_field: str | None = None,
     column_delimiter: str | ColumnDelimiter = ColumnDelimiter.COMMA,
     line_ending: str | LineEnding | None = None,
@@ -451,4 +186,88 @@ async def load(
             progress=progress,
             resume=resume,
             new=new,
+        )
+
+
+async def extract(
+    soql: str,
+    out: str | os.PathLike[str],
+    *,
+    instance_url: str | None = None,
+    access_token: str | None = None,
+    auth: Auth | None = None,
+    query_all: bool = False,
+    column_delimiter: str | ColumnDelimiter = ColumnDelimiter.COMMA,
+    line_ending: str | LineEnding = LineEnding.LF,
+    max_records: int | None = None,
+    concurrency: int = 4,
+    keep_job: bool = False,
+    work_dir: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    resume: bool = False,
+    poll: PollConfig | None = None,
+    retry: RetryConfig | None = None,
+    api_version: str = "66.0",
+    ca_file: str | None = None,
+) -> ExtractResult:
+    """Run a Bulk API 2.0 query and stream its records to one CSV file.
+
+    ::
+
+        result = await asyncbulk.extract(
+            "SELECT Id, Name, Account.Name FROM Contact WHERE CreatedDate = LAST_N_DAYS:30",
+            "contacts.csv", instance_url=url, access_token=token,
+        )
+        print(result.rows, result.pages, result.path)
+
+    Every page goes to disk as it arrives (memory does not grow with the result); pages download in
+    parallel where the org allows (``resultPages``, API v58.0+) and are written in the server's
+    order, under one header. Each page's rows are checked against ``Sforce-NumberOfRecords``, the
+    total against the job's ``numberRecordsProcessed``. The file appears at ``out`` only when it is
+    complete (``out.partial`` until then); the job is deleted at the end.
+
+    :param soql: the SOQL query. A query Salesforce refuses is an :class:`ApiError` before any job.
+    :param out: the CSV file to write.
+    :param instance_url: the org's URL, with ``access_token``; or give ``auth=``.
+    :param access_token: that token.
+    :param auth: an auth object that can refresh an expired token.
+    :param query_all: ``queryAll``: deleted and archived records too.
+    :param column_delimiter: the file's delimiter.
+    :param line_ending: the file's line ending.
+    :param max_records: rows per page to ask for (Salesforce's default when ``None``).
+    :param concurrency: pages downloaded at once.
+    :param keep_job: keep the query job (and its copy of the results) when done.
+    :param work_dir: the journal and downloaded pages (``OUT.asyncbulk`` by default).
+    :param progress: called (or awaited) with every :class:`ProgressEvent`.
+    :param resume: continue the extract journaled in ``work_dir``, from the first page not written.
+    :param poll: how often to ask whether the job is done.
+    :param retry: retries of transient failures (a page cut short is fetched again by its locator).
+    :param api_version: the REST API version.
+    :param ca_file: a CA bundle to trust (for a local TLS emulator).
+    :return: rows, pages, bytes, the job, the requests made and the file.
+    :raises ApiError: Salesforce refused the query (one line, with its own error).
+    :raises ResumeError: nothing to resume, or the options changed.
+    :raises AccountingError: the pages do not hold the job's number of rows.
+    """
+    async with Connection(
+        instance_url=instance_url,
+        access_token=access_token,
+        auth=auth,
+        api_version=api_version,
+        retry=retry,
+        ca_file=ca_file,
+    ) as connection:
+        return await connection.extract(
+            soql,
+            out,
+            query_all=query_all,
+            column_delimiter=column_delimiter,
+            line_ending=line_ending,
+            max_records=max_records,
+            concurrency=concurrency,
+            keep_job=keep_job,
+            work_dir=work_dir,
+            progress=progress,
+            resume=resume,
+            poll=poll,
         )

@@ -10,7 +10,7 @@ import anyio
 
 from .._bulk import BulkClient, JobInfo, JobState, ResultKind, job_failed_transiently
 from .._config import RetryConfig
-from ._crash import crash_point
+from .._crash import crash_point
 from ._files import FileWork, naming
 from ._journal import Event, Merged
 from ._ledger import Job, Ledger

@@ -8,9 +8,8 @@ memory in a million-row load, and the event loop never waits on the disk.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +19,7 @@ import anyio.to_thread
 
 from .._journal import JOURNAL_NAME
 from ._merge import MERGED_FILES
+from ._naming import naming
 
 __all__ = ["WORK_DIR", "FileWork", "Folders", "naming"]
 
@@ -82,7 +82,7 @@ class Folders:
 
         try:
             target = input_path.resolve()
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11's pathlib)
             return  # the input's own checks will say what is wrong with it
         for path in self.written():
             with contextlib.suppress(OSError):
@@ -99,17 +99,3 @@ class Folders:
                     f"the input {input_path} lies in {self.work}, the load's own work folder, which a "
                     "load rewrites; move the file or choose another out folder",
                 )
-
-
-@contextlib.contextmanager
-def naming(path: Path | str) -> Iterator[None]:
-    """Give an OS error raised inside the block the file's name (a full disk says which file)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is not None:
-            raise
-        strerror = exc.strerror or str(exc)
-        if exc.errno == errno.ENOSPC:
-            strerror += " (the disk is full: free some space, then continue with `asyncbulk resume`)"
-        raise OSError(exc.errno, strerror, str(path)) from exc

@@ -10,13 +10,12 @@ back for a retry round), or :class:`Undetermined`. :func:`replay` folds them int
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from .._exceptions import ResumeError
-from .._journal import JournalFile
+from .._journal import Event, JournalFile
 from ._merge import MergeCounts, RetryRow
 
 __all__ = [
@@ -38,34 +37,6 @@ __all__ = [
     "parse_event",
     "replay",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Event:
-    """One line of the journal."""
-
-    kind: ClassVar[str] = ""
-    at: float = field(default_factory=time.time)
-
-    def to_json(self) -> dict[str, Any]:
-        """The line as JSON types, ``event`` naming the class."""
-        data: dict[str, Any] = {"event": self.kind}
-        for f in fields(self):
-            data[f.name] = self._dump(f.name, getattr(self, f.name))
-        return data
-
-    def _dump(self, name: str, value: Any) -> Any:
-        return list(value) if isinstance(value, tuple) else value
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
-        """The event :meth:`to_json` wrote."""
-        values = {f.name: cls._load(f.name, data[f.name]) for f in fields(cls) if f.name in data}
-        return cls(**values)
-
-    @classmethod
-    def _load(cls, name: str, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ one of their numbers.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from .._bulk import ResultKind
 from .._config import LineEnding
 from .._csv import csv_writer
 from ._match import RowIndex, read_csv
+from ._naming import naming
 
 __all__ = ["MERGED_FILES", "OUR_COLUMNS", "MergeCounts", "ResultMerger", "RetryRow", "SkippedRecord"]
 
@@ -196,16 +198,20 @@ class ResultMerger:
         recorded, so a resumed load neither repeats nor loses rows.
         """
         for kind, path in self.files.items():
-            if sizes is not None and path.exists():
-                handle = path.open("r+", newline="", encoding="utf-8")
-                handle.truncate(sizes.get(_SIZE_KEYS[kind], 0))
-                handle.seek(0, io.SEEK_END)
-            else:
-                handle = path.open("w", newline="", encoding="utf-8")
-            self._handles[kind] = handle
-            if handle.tell() == 0:
-                self._writer(kind).writerow(self._header(kind))
+            with naming(path):
+                self._open_one(kind, path, sizes)
         self.flush()
+
+    def _open_one(self, kind: ResultKind, path: Path, sizes: Mapping[str, int] | None) -> None:
+        if sizes is not None and path.exists():
+            handle = path.open("r+", newline="", encoding="utf-8")
+            handle.truncate(sizes.get(_SIZE_KEYS[kind], 0))
+            handle.seek(0, io.SEEK_END)
+        else:
+            handle = path.open("w", newline="", encoding="utf-8")
+        self._handles[kind] = handle
+        if handle.tell() == 0:
+            self._writer(kind).writerow(self._header(kind))
 
     def _writer(self, kind: ResultKind) -> Any:
         writer = self._writers.get(kind)
@@ -219,14 +225,17 @@ class ResultMerger:
         """Flush the files and return their sizes (for the journal)."""
         sizes = {}
         for kind, handle in self._handles.items():
-            handle.flush()
+            with naming(self.files[kind]):
+                handle.flush()
             sizes[_SIZE_KEYS[kind]] = handle.tell()
         return sizes
 
     def close(self) -> None:
         """Flush and close the files."""
-        for handle in self._handles.values():
-            handle.close()
+        for kind, handle in self._handles.items():
+            with naming(self.files[kind]), contextlib.suppress(OSError):
+                # A file that cannot be written (a full disk) was reported by flush already.
+                handle.close()
         self._handles.clear()
         self._writers.clear()
 

@@ -57,6 +57,9 @@ class JobWatch:
     processed: int = 0
     observed_at: float = 0.0
     polls: int = 0
+    #: When a list round last read this job for its counts, and what it had processed then.
+    probed_at: float = 0.0
+    probed_processed: int = 0
 
 
 class Poller:
@@ -67,6 +70,7 @@ class Poller:
     :param on_update: called with (job id, job info, previous state) after every poll of a job.
     :param clock: a monotonic clock (tests pass a fake one).
     :param rng: the jitter source.
+    :param sleep: how to wait for the next poll (tests pass one that moves a fake clock on).
     """
 
     def __init__(
@@ -77,8 +81,10 @@ class Poller:
         *,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._client = client
+        self._sleep = sleep
         self._config = config
         self._on_update = on_update
         self._clock = clock
@@ -189,7 +195,9 @@ class Poller:
         processed = info.processed
         state = info.state
         own_rate = 0.0
-        if processed > watch.processed and watch.observed_at:
+        # A rate across the start of processing would count the time queued as time spent: only
+        # two looks at a job in progress tell its pace.
+        if processed > watch.processed and watch.observed_at and watch.state is JobState.IN_PROGRESS:
             own_rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
         if own_rate > 0:
             eta: float | None = (watch.records - processed) / own_rate + self._config.minimum
@@ -220,8 +228,7 @@ class Poller:
             now = self._clock()
             earliest = min(w.next_due for w in self._watches.values())
             if earliest > now:
-                with anyio.move_on_after(earliest - now):
-                    await self._changed.wait()
+                await self._pause(earliest - now)
                 continue
             if self._list_pays():
                 await self._list_round()
@@ -229,6 +236,14 @@ class Poller:
                 # Jobs due within a short while are polled in the same round.
                 horizon = now + self._config.minimum
                 await self._get_round([w for w in self._watches.values() if w.next_due <= horizon])
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until the next poll is due, or until a new job is watched."""
+        if self._sleep is not None:
+            await self._sleep(seconds)  # a test's virtual time
+            return
+        with anyio.move_on_after(seconds):
+            await self._changed.wait()
 
     def _list_pays(self) -> bool:
         """Whether one job-list request is cheaper than one request per active job.
@@ -252,7 +267,11 @@ class Poller:
                 tg.start_soon(one, watch)
         now = self._clock()
         self._observe(
-            sum(max(0, i.processed - self._watches[j].processed) for j, i in infos.items()),
+            sum(
+                max(0, i.processed - self._watches[j].processed)
+                for j, i in infos.items()
+                if self._watches[j].state is JobState.IN_PROGRESS  # not the time spent queued
+            ),
             now,
         )
         self._note_finishes(sum(1 for i in infos.values() if i.state.terminal), now)
@@ -286,27 +305,61 @@ class Poller:
             self.status_requests += 1
             listed[job_id] = await self._client.job_info(job_id)
 
+        # The list has no counts, so one job in progress (the oldest: the org works roughly in
+        # order) is read too: its own progress says when the next finish is due.
+        probe = next(
+            (
+                w
+                for w in self._watches.values()
+                if (i := listed.get(w.job_id)) and i.state is JobState.IN_PROGRESS
+            ),
+            None,
+        )
         async with anyio.create_task_group() as tg:
-            for job_id in finished:
+            for job_id in finished if probe is None else [*finished, probe.job_id]:
                 tg.start_soon(one, job_id)
         now = self._clock()
         self._note_finishes(len(finished), now)
-        if self._finish_gap is not None:
-            interval = self._clamp(self._finish_gap / 2)
+        eta = self._probe_eta(probe, listed[probe.job_id], now) if probe is not None else None
+        next_finish = None
+        if self._finish_gap is not None and self._last_finish_at is not None:
+            # Jobs finish one after another at the org's pace: the next is due a gap after the last.
+            next_finish = self._last_finish_at + self._finish_gap - now + self._config.minimum
+            if next_finish <= 0:
+                next_finish = self._finish_gap / 2  # overdue: look again soon, not at once
+        if eta is not None or next_finish is not None:
+            interval = self._clamp(min(t for t in (eta, next_finish) if t is not None))
+            # An estimate: a small late-only jitter keeps many loaders apart (an early poll is a
+            # round wasted).
+            due = now + interval * (1 + self._rng.uniform(0, self._config.jitter / 2))
         else:
             # Nothing learned yet: back off. A job going InProgress says little about when it ends.
             interval = self._clamp(self._list_interval * self._config.factor)
+            due = now + self._jitter(interval)
         self._list_interval = interval
-        due = now + self._jitter(interval)
         for watch in list(self._watches.values()):
             seen_info = listed.get(watch.job_id)
             watch.next_due = due
             if seen_info is None:
                 continue
             # List records carry no counts: keep the last ones seen.
-            if watch.job_id not in finished and watch.info is not None:
+            if watch.job_id not in finished and watch is not probe and watch.info is not None:
                 seen_info = seen_info.with_counts_of(watch.info)
             await self._apply(watch, seen_info, now)
+
+    def _probe_eta(self, watch: JobWatch, info: JobInfo, now: float) -> float | None:
+        """Seconds until ``watch``'s job ends: from its progress since the last probe of it, or, on
+        a first look, from the org's pace seen so far."""
+        rate = self._throughput or 0.0
+        if watch.probed_at and info.processed > watch.probed_processed:
+            rate = (info.processed - watch.probed_processed) / max(now - watch.probed_at, 1e-3)
+            self._throughput = max(rate, 0.5 * (self._throughput or 0.0) + 0.5 * rate)
+        watch.probed_at, watch.probed_processed = now, info.processed
+        if rate <= 0:
+            return None
+        # Aimed a little after the expected end: a measured rate is steady, and a poll that comes
+        # too early costs a whole round more.
+        return (watch.records - info.processed) / rate + self._config.minimum
 
     def _note_finishes(self, count: int, now: float) -> None:
         """Learn the gap between job finishes from a round that saw ``count`` jobs finish.

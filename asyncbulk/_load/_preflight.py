@@ -154,9 +154,9 @@ async def check_header(
 
 def _writable(info: FieldInfo, operation: Operation, writes: str, obj: str) -> list[str]:
     if operation in (Operation.INSERT, Operation.UPSERT) and not info.createable:
-        return [f"{obj}.{info.name} cannot be set on {writes} (it is not createable)"]
+        return [f"{info.name} cannot be set on {writes}: it is not a createable field of {obj}"]
     if operation in (Operation.UPDATE, Operation.UPSERT) and not info.updateable:
-        return [f"{obj}.{info.name} cannot be changed on {writes} (it is not updateable)"]
+        return [f"{info.name} cannot be changed on {writes}: it is not an updateable field of {obj}"]
     return []
 
 

@@ -16,10 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from .._bulk import BulkClient
-from .._config import LineEnding, LoadOptions
-from .._csv import Chunk, ChunkPlan, CsvLayout, inspect_layout, plan_chunks, rows_to_csv, transcode_to_utf8
+from .._config import LineEnding
+from .._csv import (
+    BadRecord,
+    Chunk,
+    ChunkPlan,
+    CsvLayout,
+    inspect_layout,
+    plan_chunks,
+    rows_to_csv,
+    separate_bad_records,
+    transcode_to_utf8,
+)
 from .._exceptions import ApiError, InputError, NotFoundError, PreflightError
 from .._journal import file_identity
+from .._options import BadRows, LoadOptions
 from ._files import FileWork, Folders
 from ._preflight import Describe, check_header, check_key_columns
 
@@ -66,6 +77,7 @@ class PreparedInput:
         checked for changes before each chunk is sent).
     :param identity: what identifies the input in the journal.
     :param field_types: lower-case field name -> describe type.
+    :param skipped: bad records left out (``bad_rows="skip"``); never sent.
     """
 
     path: Path
@@ -78,6 +90,7 @@ class PreparedInput:
     user_file: Path | None = None
     identity: dict[str, Any] = field(default_factory=dict)
     field_types: dict[str, str] = field(default_factory=dict)
+    skipped: tuple[BadRecord, ...] = ()
 
     def record_numbers(self, chunk: Chunk) -> Sequence[int]:
         """The input record numbers of ``chunk``'s rows."""
@@ -137,6 +150,7 @@ async def prepare(
     :raises PreflightError: the header does not fit the object (every problem listed).
     """
     path, name, user_file = await _utf8_file(source, options, folders, files)
+    identity_file = user_file
     layout = await files.run(
         lambda: inspect_layout(
             path, delimiter=options.column_delimiter, line_ending=options.line_ending, name=name
@@ -145,16 +159,42 @@ async def prepare(
     problems = check_key_columns(layout.columns, options.operation, options.external_id_field)
     if problems:
         raise PreflightError(problems, path=name)
-    plan: ChunkPlan = await files.run(
-        lambda: plan_chunks(
-            path,
-            layout,
-            max_records=options.chunks.max_records,
-            max_bytes=options.chunks.max_bytes,
-            name=name,
+    limits = options.chunks
+
+    def plan_of(path: Path, layout: CsvLayout) -> ChunkPlan:
+        return plan_chunks(
+            path, layout, max_records=limits.max_records, max_bytes=limits.max_bytes, name=name
         )
-    )
-    if plan.report.records == 0:
+
+    skipped: tuple[BadRecord, ...] = ()
+    numbering: RecordNumbers | None = None
+    try:
+        plan = await files.run(lambda: plan_of(path, layout))
+    except InputError as exc:
+        if options.bad_rows is not BadRows.SKIP or exc.record is None:
+            raise
+        # Bad records, and the user asked to skip them: the good ones are copied to a clean file
+        # (the slow lenient pass runs only now), which is then checked and cut as usual.
+        clean = folders.work / "input.clean.csv"
+        source_path, source_layout = path, layout
+        skipped = tuple(
+            await files.run(lambda: separate_bad_records(source_path, source_layout, clean, name=name))
+        )
+        if not skipped:
+            raise
+        path, user_file = clean, None
+        layout = await files.run(
+            lambda: inspect_layout(
+                clean,
+                delimiter=source_layout.column_delimiter,
+                line_ending=source_layout.line_ending,
+                name=name,
+            )
+        )
+        clean_layout = layout
+        plan = await files.run(lambda: plan_of(clean, clean_layout))
+        numbering = RecordNumbers(removed=[bad.record for bad in skipped])
+    if plan.report.records == 0 and not skipped:
         raise InputError("the file has a header line but no records: nothing to load", path=name)
     field_types: dict[str, str] = {}
     if client is not None:
@@ -175,20 +215,31 @@ async def prepare(
             )
             if problems:
                 raise PreflightError(problems, path=name)
-    if user_file is not None:
-        identity = await files.run(lambda: file_identity(user_file))
+    if identity_file is not None:
+        identity = await files.run(lambda: file_identity(identity_file))
     else:
-        identity = await files.run(lambda: file_identity(path, whole=True))
+        # Rows serialised by asyncbulk: identified by their content, not the file's time.
+        rows_file = folders.work / "input.csv"
+        identity = await files.run(lambda: file_identity(rows_file, whole=True))
     return PreparedInput(
         path=path,
         name=name,
         layout=layout,
         chunks=plan.chunks,
         records=plan.report.records,
+        numbering=numbering,
         user_file=user_file if user_file == path else None,
         identity=identity,
         field_types=field_types,
+        skipped=skipped,
     )
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 async def _utf8_file(
@@ -199,6 +250,8 @@ async def _utf8_file(
         user = Path(source)
         name = str(source)
         await files.run(lambda: stat_input(user, name))
+        if _same(user, folders.work / "input.csv"):
+            return user, name, None  # the rows a first run serialised (a resume)
         if options.utf8:
             return user, name, user
         dest = folders.work / "input.utf8.csv"

@@ -23,20 +23,31 @@ from pathlib import Path
 import anyio
 
 from .._bulk import BulkClient, JobInfo, JobState, WaitNotice
-from .._config import LoadOptions, RetryConfig
-from .._exceptions import ResumeError, UnfinishedLoadError
+from .._config import RetryConfig
+from .._crash import crash_point
+from .._exceptions import AsyncBulkError, ResumeError, UnfinishedLoadError
+from .._options import LoadOptions
 from .._progress import ProgressCallback, ProgressTracker
 from .._result import LoadResult
 from ._adopt import Adopter
 from ._collect import Collector
-from ._crash import crash_point
 from ._files import FileWork, Folders
 from ._finish import Finisher
 from ._index import LoadIndex, load_key
-from ._journal import ChunkHistory, Event, Finished, LoadJournal, Replay, Resumed, Started, replay
+from ._journal import (
+    BadRowsWritten,
+    ChunkHistory,
+    Event,
+    Finished,
+    LoadJournal,
+    Replay,
+    Resumed,
+    Started,
+    replay,
+)
 from ._ledger import Job, Ledger
 from ._match import Normalizer
-from ._merge import ResultMerger
+from ._merge import ResultMerger, SkippedRecord
 from ._poll import Poller
 from ._prepare import PreparedInput, Source, prepare
 from ._rounds import RetryRounds
@@ -114,9 +125,12 @@ class LoadRun:
         await self.files.run(functools.partial(folders.work.mkdir, parents=True, exist_ok=True))
         first = await prepare(self.source, self.options, folders, self.client, self.files, self.ledger.notes)
         crash_point("planned")
-        self.finisher.records = first.records
+        self.finisher.records = first.records + len(first.skipped)
+        self.finisher.skipped = len(first.skipped)
         history = await self._open_journal(first)
-        await self.ledger.validated(first.records, len(first.chunks))
+        if first.skipped and history.bad_rows is None:
+            await self._write_skipped(first)
+        await self.ledger.validated(first.records + len(first.skipped), len(first.chunks), len(first.skipped))
         previous_wait = self.client.transport.on_wait
         self.client.transport.on_wait = self._waiting
         cancelled = False
@@ -137,7 +151,14 @@ class LoadRun:
                 if cancelled:
                     self.poller.close()
                     await self.finisher.abort_queued()
-                await self._finish(cancelled=cancelled, error=None if cancelled else error)
+                result = await self._finish(cancelled=cancelled, error=None if cancelled else error)
+            if result.resume_command and isinstance(error, AsyncBulkError) and error.args:
+                # Say how to go on, where the error is read: nothing already loaded is sent again.
+                error.args = (
+                    f"{error.args[0]}; nothing already loaded is lost: continue with: "
+                    f"{result.resume_command} (in Python: resume=True)",
+                    *error.args[1:],
+                )
             if error is exc:
                 raise
             # One clear error, not an exception group: the first failure stopped the load; the
@@ -200,6 +221,23 @@ class LoadRun:
         self.rounds = RetryRounds(
             work, self.options.chunks, self.retry.record_rounds, self._record, self.files
         )
+
+    async def _write_skipped(self, first: PreparedInput) -> None:
+        """Bad records never sent go to ``failed.csv`` first, and the journal says so (once)."""
+        merger = self.merger
+        assert merger is not None
+        records = [SkippedRecord(b.record, b.line, b.values, b.reason) for b in first.skipped]
+
+        def write() -> dict[str, int]:
+            merger.write_skipped(records)
+            return merger.flush()
+
+        sizes = await self.files.run(write)
+        await self._record(BadRowsWritten(count=len(records), sizes=sizes))
+        for bad in first.skipped[:5]:
+            self.ledger.note(f"record {bad.record} (line {bad.line}) skipped: {bad.reason}")
+        if len(first.skipped) > 5:
+            self.ledger.note(f"... and {len(first.skipped) - 5} more records skipped (see failed.csv)")
 
     async def _record(self, event: Event) -> None:
         journal = self.journal

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._bulk import AmbiguousCreateError, BulkClient, FileRange, JobInfo, JobState, SubmitAttempt
-from .._config import LoadOptions
-from .._csv import read_chunk
+from .._crash import crash_point
+from .._csv import read_chunk, verify_chunk
 from .._exceptions import AsyncBulkError, InputChangedError
+from .._options import LoadOptions
 from ._adopt import Adopter
-from ._crash import crash_point
 from ._files import FileWork
 from ._journal import ChunkHistory, Created, Event, Submitting, Uploaded
 from ._ledger import Job, Ledger, SubmitMode
@@ -71,6 +71,10 @@ class Submitter:
             await self._multipart(job, data)
             return
         del data
+        # The chunk's bytes are checked before its job exists (cheap next to the upload, which then
+        # reads them from the page cache): a job is never made for data that changed.
+        source = job.source
+        await self.files.run(lambda: verify_chunk(source.path, job.chunk, name=source.name))
         job.mode = SubmitMode.CREATE_UPLOAD_CLOSE
         await self.record(self._submitting(job))
         info = await self.client.create_job(**self.job_spec(job))

@@ -98,14 +98,14 @@ class OAuthConfig:
 
     :param client_id: the connected app's consumer key (JWT ``iss``, client credentials, refresh).
     :param client_secret: its consumer secret (client credentials, refresh, password flows).
-    :param username: the user (JWT ``sub``, password flow).
+    :param username: the running user, whose User record the org seeds (JWT ``sub``, password flow).
     :param password: the password flow's password (with the security token appended, as Salesforce wants).
     :param jwt_public_key_pem: the PEM public key or X.509 certificate that JWT assertions must be
         signed with (RS256); ``None`` turns the JWT flow off.
     :param refresh_tokens: refresh tokens the refresh flow accepts; every token issued by the
         password-less flows that return one is added to them.
-    :param org_id: the emulated org's 18-character id (in token responses' ``id`` URL).
-    :param user_id: the emulated user's 18-character id (the ``id`` URL, the token's owner).
+    :param org_id: the emulated org's 18-character id (in token responses' ``id`` URL and userinfo;
+        tokens start with its first 15 characters). The user's id is that of its User record.
     """
 
     client_id: str = "emulator-client-id"
@@ -115,7 +115,12 @@ class OAuthConfig:
     jwt_public_key_pem: str | None = None
     refresh_tokens: tuple[str, ...] = ()
     org_id: str = "00DEM00000000012AA"
-    user_id: str = "005EM0000000001YAA"
+
+    def __post_init__(self) -> None:
+        if not (len(self.org_id) == 18 and self.org_id.isascii() and self.org_id.isalnum()):
+            raise ValueError(f"org_id must be an 18-character id, got {self.org_id!r}")
+        if not self.org_id.startswith("00D"):
+            raise ValueError(f"org_id must start with 00D (the Organization key prefix), got {self.org_id!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,6 +3,8 @@
 Prints exactly one line once it is listening, e.g.
 ``asyncbulk emulator: instance_url=http://127.0.0.1:8000 access_token=00D...`` (plus ``ca_file=PATH``
 with ``--tls``), so that scripts and :class:`EmulatorProcess` can read where and how to connect.
+What a person needs besides (the user, the OAuth flows, the Salesforce CLI's login commands) goes to
+stderr; it never shows a secret.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import gc
 import signal
 import sys
 
-from ._config import EmulatorConfig, FaultConfig
+from ._config import EmulatorConfig, FaultConfig, OAuthConfig
 from ._server import Emulator
 from ._vocab import (
     BATCH_RECORDS,
@@ -65,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--query-rate", type=float, metavar="R", help="rows per second a query job is processed at"
     )
     p.add_argument("--daily-query-job-limit", type=int, default=DAILY_QUERY_JOBS, metavar="N")
+    oauth = OAuthConfig()
+    g = p.add_argument_group("OAuth (POST /services/oauth2/token)")
+    g.add_argument("--org-id", default=oauth.org_id, help="the org's 18-character id (00D...)")
+    g.add_argument("--username", default=oauth.username, help="the running user (JWT sub, password flow)")
+    g.add_argument("--password", default=oauth.password, help="the password flow's password")
+    g.add_argument("--client-id", default=oauth.client_id, help="the connected app's consumer key")
+    g.add_argument("--client-secret", default=oauth.client_secret, help="its consumer secret")
+    g.add_argument(
+        "--jwt-cert",
+        metavar="FILE",
+        help="PEM certificate (or public key) that JWT bearer assertions must be signed with; "
+        "turns on the JWT bearer flow (sf org login jwt)",
+    )
+    g.add_argument(
+        "--refresh-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="a refresh token the refresh flow accepts (repeatable)",
+    )
     for flag, help_text in (
         ("--fault-500", "fraction of requests answered 500"),
         ("--fault-503", "fraction of requests answered 503"),
@@ -101,6 +123,22 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         result_cut=args.fault_result_cut,
         result_token_expiry=args.fault_result_token_expiry,
     )
+    jwt_pem = None
+    if args.jwt_cert:
+        try:
+            with open(args.jwt_cert, encoding="ascii") as f:
+                jwt_pem = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--jwt-cert: cannot read {args.jwt_cert}: {exc}") from None
+    oauth = OAuthConfig(
+        org_id=args.org_id,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        username=args.username,
+        password=args.password,
+        jwt_public_key_pem=jwt_pem,
+        refresh_tokens=tuple(args.refresh_token),
+    )
     return EmulatorConfig(
         host=args.host,
         port=args.port,
@@ -120,6 +158,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         query_rate=args.query_rate,
         daily_query_job_limit=args.daily_query_job_limit,
         faults=faults,
+        oauth=oauth,
     )
 
 
@@ -142,7 +181,40 @@ async def serve(config: EmulatorConfig) -> None:
         if emu.ca_file:
             line += f" ca_file={emu.ca_file}"
         print(line, flush=True)
+        print(
+            guide(config, emu.instance_url, emu.org.admin_user_id, emu.ca_file), file=sys.stderr, flush=True
+        )
         await stop.wait()
+
+
+def guide(config: EmulatorConfig, instance_url: str, user_id: str, ca_file: str | None) -> str:
+    """What a person needs to log in: the user, the OAuth flows, the Salesforce CLI's commands.
+
+    No secret is shown (the access token is in the banner; the secrets are the ones given).
+    """
+    o = config.oauth
+    flows = ["client_credentials", "password"]
+    if o.refresh_tokens:
+        flows.append(f"refresh_token ({len(o.refresh_tokens)} accepted)")
+    if o.jwt_public_key_pem is not None:
+        flows.append("JWT bearer")
+    url = f"--instance-url {instance_url}"
+    lines = [
+        f"  org {o.org_id}, running user {o.username} ({user_id})",
+        f"  OAuth: POST {instance_url}/services/oauth2/token, client id {o.client_id}: {', '.join(flows)}",
+        "  Salesforce CLI:",
+    ]
+    if ca_file:
+        lines.append(f"    export NODE_EXTRA_CA_CERTS={ca_file}")
+    lines.append(f"    SF_ACCESS_TOKEN=<access_token> sf org login access-token {url} --no-prompt")
+    if o.jwt_public_key_pem is not None:
+        lines.append(
+            f"    sf org login jwt --client-id {o.client_id} --username {o.username} "
+            f"--jwt-key-file <the certificate's private key> {url}"
+        )
+    else:
+        lines.append("    sf org login jwt: start the emulator with --jwt-cert FILE (the key's certificate)")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

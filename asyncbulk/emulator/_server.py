@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._config import EmulatorConfig, FaultConfig
+from ._config import EmulatorConfig, FaultConfig, OAuthConfig
 from ._data import Org, Schema
 from ._http import EmulatorState, build_app
 from ._tls import make_certificate
@@ -31,7 +32,12 @@ T = TypeVar("T")
 
 def open_org(config: EmulatorConfig) -> Org:
     """The org of this configuration (its schema file, its SQLite file)."""
-    return Org(Schema.load(config.schema_path), config.db_path, config.oauth.org_id)
+    return Org(
+        Schema.load(config.schema_path),
+        config.db_path,
+        admin_username=config.oauth.username,
+        org_id=config.oauth.org_id,
+    )
 
 
 class _Endpoints:
@@ -218,8 +224,13 @@ class EmulatorThread(_Endpoints):
         self._call(lambda: self._emulator.set_faults(faults))
 
 
-def process_args(config: EmulatorConfig) -> list[str]:
-    """Command-line options of ``python -m asyncbulk.emulator`` for a configuration."""
+def process_args(config: EmulatorConfig, jwt_cert_file: str | None = None) -> list[str]:
+    """Command-line options of ``python -m asyncbulk.emulator`` for a configuration.
+
+    :param jwt_cert_file: a file holding ``config.oauth.jwt_public_key_pem`` (the command reads the
+        certificate from a file).
+    :raises ValueError: if the configuration has a JWT certificate but no file is given.
+    """
     args = ["--host", config.host, "--port", str(config.port), "--workers", str(config.workers)]
     args += ["--batch-size", str(config.batch_size)]
     args += ["--api-request-limit", str(config.api_request_limit)]
@@ -262,6 +273,27 @@ def process_args(config: EmulatorConfig) -> list[str]:
         args += ["--fault-slow-seconds", str(f.slow_seconds)]
     if f.seed:
         args += ["--seed", str(f.seed)]
+    return args + _oauth_args(config.oauth, jwt_cert_file)
+
+
+def _oauth_args(oauth: OAuthConfig, jwt_cert_file: str | None) -> list[str]:
+    default = OAuthConfig()
+    args: list[str] = []
+    for flag, value, usual in (
+        ("--org-id", oauth.org_id, default.org_id),
+        ("--username", oauth.username, default.username),
+        ("--password", oauth.password, default.password),
+        ("--client-id", oauth.client_id, default.client_id),
+        ("--client-secret", oauth.client_secret, default.client_secret),
+    ):
+        if value != usual:
+            args += [flag, value]
+    for token in oauth.refresh_tokens:
+        args += ["--refresh-token", token]
+    if oauth.jwt_public_key_pem is not None:
+        if jwt_cert_file is None:
+            raise ValueError("a JWT certificate needs jwt_cert_file: the command reads it from a file")
+        args += ["--jwt-cert", jwt_cert_file]
     return args
 
 
@@ -286,9 +318,17 @@ class EmulatorProcess(_Endpoints):
         self.config = config or EmulatorConfig()
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[str] | None = None
+        self._tmpdir: str | None = None
 
     def __enter__(self) -> EmulatorProcess:
-        cmd = [sys.executable, "-m", "asyncbulk.emulator", *process_args(self.config)]
+        cert_file = None
+        pem = self.config.oauth.jwt_public_key_pem
+        if pem is not None:
+            self._tmpdir = tempfile.mkdtemp(prefix="asyncbulk-emulator-")
+            cert_file = os.path.join(self._tmpdir, "jwt-cert.pem")
+            with open(cert_file, "w", encoding="ascii") as f:
+                f.write(pem)
+        cmd = [sys.executable, "-m", "asyncbulk.emulator", *process_args(self.config, cert_file)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -319,6 +359,9 @@ class EmulatorProcess(_Endpoints):
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
         return self.process.returncode
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:

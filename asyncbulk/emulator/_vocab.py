@@ -25,6 +25,7 @@ __all__ = [
     "QUERY_PAGE_BYTES",
     "QUERY_PAGE_RECORDS",
     "QUERY_SINCE",
+    "REST_VERSIONS",
     "RESULT_PAGES_SINCE",
     "RESULT_PAGE_URLS",
     "RETIRED_BELOW",
@@ -144,10 +145,13 @@ class ResultKind(enum.StrEnum):
 JOB_KEY_PREFIX = "750"
 
 # API versions: Bulk API 2.0 ingest exists from v41.0 (Winter '18); v66.0 is Spring '26. Salesforce
-# retired versions 7.0 through 30.0 and answers 410 Gone for them.
+# retired versions 7.0 through 30.0 and answers 410 Gone for them; the REST API serves every version
+# from v31.0 (Summer '14), the first one its versions list shows
+# (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_versions.htm).
 API_VERSIONS = tuple(f"{v}.0" for v in range(41, 67))
 LATEST_VERSION = API_VERSIONS[-1]
 RETIRED_BELOW = 31
+REST_VERSIONS = tuple(f"{v}.0" for v in range(RETIRED_BELOW, 67))
 
 # Limits, from "Bulk API and Bulk API 2.0 Limits and Allocations"
 # (https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-bulkapi.html)

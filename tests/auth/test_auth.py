@@ -129,7 +129,10 @@ async def serve(
         return response
 
     app = web.Application(middlewares=[count])
-    app.add_routes(oauth_routes(registry, config, instance_url=lambda: state.url))
+    # A token endpoint on its own (no org): any user id will do.
+    app.add_routes(
+        oauth_routes(registry, config, instance_url=lambda: state.url, user_id="005000000000001AAA")
+    )
     async with TestServer(app, host="127.0.0.1") as server:
         state.url = f"http://127.0.0.1:{server.port}"
         yield state

@@ -6,6 +6,7 @@ from ._errors import HeaderError, QueryError
 from ._extract import BulkQuery
 from ._org import Org
 from ._plan import JobSpec
+from ._records import RecordError
 from ._results import BatchResults, RowResult
 from ._schema import FieldDef, ObjectDef, Schema, SchemaError
 
@@ -20,6 +21,7 @@ __all__ = [
     "ObjectDef",
     "Org",
     "QueryError",
+    "RecordError",
     "RowResult",
     "Schema",
     "SchemaError",

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._vocab import LATEST_VERSION
 from ._batch import BatchApply, block_len
-from ._builtin import ORG_ID
+from ._builtin import ADMIN_USERNAME, ORG_ID
 from ._checks import LockFail
 from ._describe import describe_object
 from ._errors import HeaderError
@@ -16,6 +16,7 @@ from ._ids import IdGenerator
 from ._jobstore import JobStore
 from ._plan import JobSpec, PlanCache
 from ._querystore import QueryJobStore
+from ._records import fetch_record
 from ._rest_query import column_metadata, run_query
 from ._results import BatchResults
 from ._schema import Schema
@@ -37,11 +38,20 @@ class Org:
 
     :param schema: the objects; ``None`` is the built-in Account, Contact, Lead, User and Organization.
     :param path: an SQLite file that keeps records and jobs across restarts; ``None`` keeps all in memory.
+    :param admin_username: the Username of the running user, who owns and creates what the APIs write
+        (a User record, seeded if the database has none of that name).
     :param org_id: the Id of the org's Organization record (the org id of its tokens).
     """
 
-    def __init__(self, schema: Schema | None = None, path: str | None = None, org_id: str = ORG_ID) -> None:
-        self._store = Store(schema if schema is not None else Schema(), path, org_id)
+    def __init__(
+        self,
+        schema: Schema | None = None,
+        path: str | None = None,
+        *,
+        admin_username: str = ADMIN_USERNAME,
+        org_id: str = ORG_ID,
+    ) -> None:
+        self._store = Store(schema if schema is not None else Schema(), path, admin_username, org_id)
         self._plans = PlanCache(self._store.schema)
         #: The Bulk jobs kept in the org's database (their records, uploads and result files).
         self.jobs = JobStore(self._store)
@@ -60,7 +70,7 @@ class Org:
 
     @property
     def admin_user_id(self) -> str:
-        """The seeded admin user, owner of the records the Bulk API creates."""
+        """The running user: owner and creator of the records the Bulk API writes, of every job."""
         return self._store.admin_user_id
 
     def check_header(self, spec: JobSpec, header: Sequence[str]) -> str | None:
@@ -113,6 +123,16 @@ class Org:
         Iterate it in a worker thread; close it to drop the snapshot early.
         """
         return snapshot(self._store, query, chunk_rows)
+
+    def record(
+        self, object_name: str, record_id: str, fields: Sequence[str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The object's API name and one live record's field values (``fields``: only those, and Id).
+
+        :raises RecordError: (a :class:`QueryError`) for an unknown object, id or field, or a deleted record.
+        """
+        obj, values = fetch_record(self._store, object_name, record_id, fields)
+        return obj.name, values
 
     def describe(self, object_name: str, *, version: str = LATEST_VERSION) -> dict[str, Any] | None:
         """The object's describe, shaped like ``GET /sobjects/X/describe`` (a subset), or ``None``."""

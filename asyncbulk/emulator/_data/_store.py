@@ -92,10 +92,17 @@ class Store:
 
     :param schema: the objects (one table each).
     :param path: an SQLite file that keeps the records across restarts; ``None`` keeps them in memory.
+    :param admin_username: the Username of the running user (seeded if the database has no such user).
     :param org_id: the Id of the org's one Organization record.
     """
 
-    def __init__(self, schema: Schema, path: str | None = None, org_id: str = ORG_ID) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        path: str | None = None,
+        admin_username: str = ADMIN_USERNAME,
+        org_id: str = ORG_ID,
+    ) -> None:
         self.schema = schema
         self.path = path
         self._lock = threading.RLock()
@@ -111,8 +118,8 @@ class Store:
             self._create_tables()
             for obj in self.schema:
                 self.seed_ids(obj.table)
-            #: The seeded admin user: owner of new records, ``CreatedById`` of everything.
-            self.admin_user_id = self._seed_users()
+            #: The running user: owner of new records, ``CreatedById`` of everything.
+            self.admin_user_id = self._seed_users(admin_username)
             self._seed_organization(org_id)
 
     # ------------------------------------------------------------------ plain statements
@@ -198,18 +205,22 @@ class Store:
             list(record.values()),
         )
 
-    def _seed_users(self) -> str:
+    def _seed_users(self, admin_username: str) -> str:
         user = self.schema.get("User")
         assert user is not None
         row = self._conn.execute(
-            f'SELECT id FROM {user.table} WHERE "username" = ?', (ADMIN_USERNAME,)
+            f'SELECT id FROM {user.table} WHERE "username" = ?', (admin_username,)
         ).fetchone()
         if row is not None:
             return str(row[0])
+        admin_spec = {**SEED_USERS[0], "Username": admin_username, "Email": admin_username}
+        # A new database gets every seed user; one opened with another running user gets just that user.
+        empty = self._conn.execute(f"SELECT count(*) FROM {user.table}").fetchone()[0] == 0
+        specs = [admin_spec, *SEED_USERS[1:]] if empty else [admin_spec]
         now = now_text()
-        ids = self.ids.next_ids(user.key_prefix, len(SEED_USERS))
+        ids = self.ids.next_ids(user.key_prefix, len(specs))
         admin = ids[0]
-        for uid, spec in zip(ids, SEED_USERS, strict=True):
+        for uid, spec in zip(ids, specs, strict=True):
             cols = ["id", *(k.lower() for k in spec), "isactive", "isdeleted"]
             cols += ["createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid", "systemmodstamp"]
             vals = [uid, *spec.values(), 1, 0, now, admin, now, admin, now]

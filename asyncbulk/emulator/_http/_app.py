@@ -6,10 +6,12 @@ from aiohttp import web
 
 from .._vocab import UPLOAD_MAX_BYTES
 from . import _ingest_routes as ingest
+from . import _org_routes as org
 from . import _query_routes as queries
 from . import _rest_routes as rest
 from ._front_door import add_limit_header, salesforce_front_door
 from ._oauth import oauth_routes
+from ._paths import LeadingSlashes
 from ._state import STATE_KEY, EmulatorState
 from ._test_routes import emulator_routes
 
@@ -37,6 +39,7 @@ def build_app(state: EmulatorState) -> web.Application:
         [
             web.get("/services/data", rest.versions, name="versions"),
             web.get("/services/data/", rest.versions, name="versions_slash"),
+            web.get(base + "{slash:/?}", org.resources, name="resources"),
             web.post(jobs + "{slash:/?}", ingest.create_job, name="create"),
             web.get(jobs + "{slash:/?}", ingest.list_jobs, name="job_list"),
             web.get(job + "{slash:/?}", ingest.job_info, name="job_info"),
@@ -46,6 +49,8 @@ def build_app(state: EmulatorState) -> web.Application:
             web.get(job + "/{kind:" + result_kinds + "}{slash:/?}", ingest.results, name="results"),
             web.get(base + "/limits{slash:/?}", rest.limits, name="limits"),
             web.get(base + "/sobjects/{object}/describe{slash:/?}", rest.describe, name="describe"),
+            web.get(base + "/sobjects/{object}/{record_id}{slash:/?}", org.sobject_record, name="record"),
+            web.post(base + "/sobjects/{object}{slash:/?}", org.create_record, name="record_create"),
             web.get(base + "/query{slash:/?}", rest.query, name="query"),
             web.get(base + "/queryAll{slash:/?}", rest.query_all, name="query_all"),
             web.post(query_jobs + "{slash:/?}", queries.create_job, name="query_create"),
@@ -61,7 +66,9 @@ def build_app(state: EmulatorState) -> web.Application:
                 name="query_pages",
             ),
             *emulator_routes(),
-            *oauth_routes(state.tokens, state.config, instance_url=state.instance_url),
+            web.get("/services/oauth2/userinfo", org.userinfo, name="userinfo"),
+            web.post("/services/oauth2/userinfo", org.userinfo, name="userinfo_post"),
+            *oauth_routes(state.tokens, state.config, instance_url=state.instance_url, user_id=state.user_id),
         ]
     )
 
@@ -72,6 +79,9 @@ def build_app(state: EmulatorState) -> web.Application:
     async def stop_jobs(app: web.Application) -> None:
         await state.queries.close()
         await state.jobs.close()
+
+    # Last: it is tried only for paths nothing else matches.
+    app.router.register_resource(LeadingSlashes(app.router))
 
     app.on_startup.append(start_jobs)
     app.on_cleanup.append(stop_jobs)

@@ -1,9 +1,11 @@
 """What Salesforce's front door does before a handler runs, and how every error is answered.
 
 Everything under ``/services/data`` goes through :func:`salesforce_front_door`, in this order:
-injected faults, the API version check, the bearer token, the org's daily API request count. Errors
-are always Salesforce's JSON array ``[{"errorCode": ..., "message": ...}]`` ("Status Codes and Error
-Responses", https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+injected faults, the API version check, the bearer token, the org's daily API request count. Paths
+are read with repeated leading slashes merged (:mod:`._paths`). Errors under ``/services/``, an
+unknown path included, are always Salesforce's JSON array ``[{"errorCode": ..., "message": ...}]``
+("Status Codes and Error Responses",
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from aiohttp import web
 
 from .._faults import RequestFault
 from .._ingest import ApiError
-from .._vocab import API_VERSIONS, RETIRED_BELOW, JobState
+from .._vocab import API_VERSIONS, REST_VERSIONS, RETIRED_BELOW, JobState
 from ._oauth import bearer_token, invalid_session_response
+from ._paths import api_path
 from ._state import STAT_KINDS, state_of
 
 __all__ = ["add_limit_header", "error_response", "salesforce_front_door"]
@@ -62,9 +65,10 @@ def _drop(request: web.Request) -> web.Response:
 @web.middleware
 async def salesforce_front_door(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Faults, version, auth, API usage for ``/services/data``; JSON 404/405 for unknown routes."""
-    path = request.path
+    path = api_path(request)
     if not path.startswith("/services/data"):
-        return await handler(request)
+        # OAuth and other resources: no faults, version or token here, but JSON errors.
+        return await (_json_errors(request, handler) if path.startswith("/services/") else handler(request))
     state = state_of(request)
     state.requests += 1
     kind = _route_kind(request)
@@ -104,7 +108,10 @@ async def salesforce_front_door(request: web.Request, handler: Handler) -> web.S
     # restforce issue #160).
     if major < RETIRED_BELOW:
         return error_response(410, "GONE", "The requested version has been retired")
-    if version not in API_VERSIONS:
+    if version not in REST_VERSIONS or (
+        version not in API_VERSIONS and path.startswith(f"/services/data/v{version}/jobs")
+    ):
+        # The Bulk API 2.0 jobs resources do not exist before v41.0.
         return error_response(404, "NOT_FOUND", "The requested resource does not exist")
 
     token = bearer_token(request)
@@ -151,7 +158,7 @@ async def add_limit_header(request: web.Request, response: web.StreamResponse) -
     https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/headers_api_usage.htm.
     Streamed result downloads carry it too, hence a prepare hook rather than the middleware.
     """
-    if _VERSIONED.match(request.path):
+    if _VERSIONED.match(api_path(request)):
         state = state_of(request)
         response.headers["Sforce-Limit-Info"] = (
             f"api-usage={state.api_usage}/{state.config.api_request_limit}"

@@ -139,6 +139,7 @@ def new_job(state: EmulatorState, body: dict[str, Any], version: str) -> Job:
         line_ending=line_ending,
         column_delimiter=delimiter,
         assignment_rule_id=str(rule) if rule else None,
+        created_by=state.user_id,
     )
 
 

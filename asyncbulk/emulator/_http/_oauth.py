@@ -201,15 +201,17 @@ class TokenEndpoint:
     :param oauth: which app, user, key and refresh tokens are accepted.
     :param instance_url: the emulator's base URL once it is listening (token responses carry it, and
         a JWT may name it as its audience).
+    :param user_id: the running user's id (every token is theirs; the ``id`` URL names it).
     :raises ValueError: if ``jwt_public_key_pem`` is not an RSA public key or certificate.
     """
 
     def __init__(
-        self, registry: TokenRegistry, oauth: OAuthConfig, *, instance_url: Callable[[], str]
+        self, registry: TokenRegistry, oauth: OAuthConfig, *, instance_url: Callable[[], str], user_id: str
     ) -> None:
         self.registry = registry
         self.oauth = oauth
         self.instance_url = instance_url
+        self.user_id = user_id
         self._public_key = _load_public_key(oauth.jwt_public_key_pem)
         self._refresh_tokens = frozenset(oauth.refresh_tokens)
 
@@ -312,7 +314,7 @@ class TokenEndpoint:
     def _token_response(self) -> dict[str, str]:
         oauth = self.oauth
         base = self.instance_url().rstrip("/")
-        identity = f"{base}/id/{oauth.org_id}/{oauth.user_id}"
+        identity = f"{base}/id/{oauth.org_id}/{self.user_id}"
         issued_at = str(int(time.time() * 1000))
         # Salesforce: "Base64-encoded HMAC-SHA256 signature signed with the client_secret containing
         # the concatenated ID and issued_at value", letting a client check the id URL is genuine.
@@ -320,7 +322,7 @@ class TokenEndpoint:
             oauth.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
         ).digest()
         return {
-            "access_token": self.registry.issue(oauth.user_id),
+            "access_token": self.registry.issue(self.user_id),
             "instance_url": base,
             "id": identity,
             "token_type": "Bearer",
@@ -331,13 +333,13 @@ class TokenEndpoint:
 
 
 def oauth_routes(
-    registry: TokenRegistry, config: EmulatorConfig, *, instance_url: Callable[[], str]
+    registry: TokenRegistry, config: EmulatorConfig, *, instance_url: Callable[[], str], user_id: str
 ) -> list[web.RouteDef]:
     """The route of the token endpoint, ``POST /services/oauth2/token`` (see :class:`TokenEndpoint`).
 
     :raises ValueError: if ``config.oauth.jwt_public_key_pem`` is not an RSA public key or certificate.
     """
-    endpoint = TokenEndpoint(registry, config.oauth, instance_url=instance_url)
+    endpoint = TokenEndpoint(registry, config.oauth, instance_url=instance_url, user_id=user_id)
     return [web.post("/services/oauth2/token", endpoint.handle)]
 
 

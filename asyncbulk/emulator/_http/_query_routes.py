@@ -104,7 +104,9 @@ async def create_job(request: web.Request) -> web.Response:
     delimiter = _choice(ColumnDelimiter, "columnDelimiter", body.get("columnDelimiter", "COMMA"))
     line_ending = _choice(LineEnding, "lineEnding", body.get("lineEnding", "LF"))
     # "object" (v48 docs only: "the API determines the object from the query") is accepted and ignored.
-    job = await state.queries.create(state.new_job_id(), operation, soql, version, delimiter, line_ending)
+    job = await state.queries.create(
+        state.new_job_id(), operation, soql, version, delimiter, line_ending, created_by=state.user_id
+    )
     return web.json_response(job.create_info())
 
 

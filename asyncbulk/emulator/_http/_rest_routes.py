@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .._data import QueryError
 from .._ingest import ApiError, not_found
-from .._vocab import API_VERSIONS, DAILY_QUERY_FILE_STORAGE_MB, LATEST_VERSION
+from .._vocab import DAILY_QUERY_FILE_STORAGE_MB, LATEST_VERSION, REST_VERSIONS
 from ._state import state_of
 
 __all__ = ["describe", "limits", "query", "query_all", "release_name", "versions"]
@@ -26,7 +26,7 @@ def release_name(version: str) -> str:
 async def versions(request: web.Request) -> web.Response:
     """``GET /services/data/``: the supported versions (no auth, no usage header)."""
     return web.json_response(
-        [{"label": release_name(v), "url": f"/services/data/v{v}", "version": v} for v in API_VERSIONS]
+        [{"label": release_name(v), "url": f"/services/data/v{v}", "version": v} for v in REST_VERSIONS]
     )
 
 

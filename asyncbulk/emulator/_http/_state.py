@@ -54,8 +54,10 @@ class EmulatorState:
         self.faults = FaultInjector(config.faults)
         self.jobs = JobManager(org, config, self.faults)
         self.queries = QueryJobManager(org, config, self.faults)
-        self.tokens = TokenRegistry(lifetime=config.token_lifetime)
+        self.tokens = TokenRegistry(lifetime=config.token_lifetime, org_id=config.oauth.org_id)
         self.instance_url = instance_url
+        #: The running user, the one id everywhere: tokens, userinfo, the ``id`` URL, ``createdById``.
+        self.user_id = org.admin_user_id
         #: Requests counted against the daily API allocation (``Sforce-Limit-Info``).
         self.api_usage = 0
         #: Every ``/services/data`` request, and the same by kind.
@@ -63,10 +65,10 @@ class EmulatorState:
         self.by_kind = dict.fromkeys(STAT_KINDS, 0)
         # The token printed at start: the configured one or a fresh one; both expire like any other.
         if config.access_token is not None:
-            self.tokens.add(config.access_token, config.oauth.username)
+            self.tokens.add(config.access_token, self.user_id)
             self.access_token = config.access_token
         else:
-            self.access_token = self.tokens.issue(config.oauth.username)
+            self.access_token = self.tokens.issue(self.user_id)
 
     def expire_tokens(self) -> None:
         """Invalidate every token handed out so far (the printed one too)."""

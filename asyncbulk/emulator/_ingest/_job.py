@@ -16,10 +16,7 @@ from typing import Any
 from .._data import Block, JobSpec
 from .._vocab import ColumnDelimiter, JobState, LineEnding, Operation
 
-__all__ = ["CREATED_BY_ID", "Job", "JobWork", "format_date"]
-
-#: The user every job is created by (a User id, prefix 005).
-CREATED_BY_ID = "005EM00000EMUL8AAA"
+__all__ = ["Job", "JobWork", "format_date"]
 
 
 def format_date(epoch: float) -> str:
@@ -64,6 +61,8 @@ class Job:
     line_ending: LineEnding = LineEnding.LF
     column_delimiter: ColumnDelimiter = ColumnDelimiter.COMMA
     assignment_rule_id: str | None = None
+    #: The id of the user who created the job (``createdById``).
+    created_by: str = ""
     state: JobState = JobState.OPEN
     modstamp: float = 0.0
     processed: int = 0
@@ -155,7 +154,7 @@ class Job:
             "id": self.id,
             "operation": self.operation,
             "object": self.object,
-            "createdById": CREATED_BY_ID,
+            "createdById": self.created_by,
             "createdDate": format_date(self.created),
             "systemModstamp": format_date(self.modstamp),
             "state": self.state,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._data import BulkQuery
-from .._ingest import CREATED_BY_ID, format_date
+from .._ingest import format_date
 from .._vocab import ColumnDelimiter, JobState, LineEnding, QueryOperation
 
 __all__ = ["QueryJob", "QueryWork"]
@@ -40,6 +40,8 @@ class QueryJob:
     query: str
     api_version: str
     created: float
+    #: ``createdById``: the running user.
+    created_by: str = ""
     line_ending: LineEnding = LineEnding.LF
     column_delimiter: ColumnDelimiter = ColumnDelimiter.COMMA
     pk_chunking: bool = True
@@ -118,7 +120,7 @@ class QueryJob:
             "id": self.id,
             "operation": self.operation,
             "object": self.object,
-            "createdById": CREATED_BY_ID,
+            "createdById": self.created_by,
             "createdDate": format_date(self.created),
             "systemModstamp": format_date(self.modstamp),
             "state": self.state,

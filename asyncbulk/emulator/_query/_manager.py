@@ -116,6 +116,7 @@ class QueryJobManager:
         version: str,
         delimiter: ColumnDelimiter,
         line_ending: LineEnding,
+        created_by: str,
     ) -> QueryJob:
         """Compile the SOQL now (a refused query is a 400 and no job) and queue the new job."""
         limit = self.config.daily_query_job_limit
@@ -140,6 +141,7 @@ class QueryJobManager:
             query=soql,
             api_version=version,
             created=time.time(),
+            created_by=created_by,
             line_ending=line_ending,
             column_delimiter=delimiter,
             pk_chunking=query.pk_chunking,

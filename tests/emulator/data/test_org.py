@@ -130,6 +130,33 @@ def test_seeded_users(org: Org) -> None:
     assert org.query("SELECT COUNT() FROM User")["totalSize"] == 3
 
 
+def test_running_user_is_the_named_user_record(tmp_path: Path) -> None:
+    db = str(tmp_path / "emu.db")
+    org = Org(Schema(), db, admin_username="ops@corp.example")
+    ops = org.admin_user_id
+    rec = one(org, "SELECT Id, Username, Email FROM User WHERE Username = 'ops@corp.example'")
+    assert {k: rec[k] for k in ("Id", "Username", "Email")} == {
+        "Id": ops,
+        "Username": "ops@corp.example",
+        "Email": "ops@corp.example",
+    }
+    assert org.query("SELECT COUNT() FROM User")["totalSize"] == 3
+    [owned] = insert(org, "Account", ["Name"], ["Mine"])
+    _, record = org.record("Account", owned.sf_id, ["OwnerId", "CreatedById"])
+    assert record == {"OwnerId": ops, "CreatedById": ops, "Id": owned.sf_id}
+    org.close()
+    # Reopened for another user: that user is added, nobody else is seeded twice.
+    other = Org(Schema(), db)
+    assert other.admin_user_id != ops
+    admin = one(other, f"SELECT Id FROM User WHERE Username = '{ADMIN_USERNAME}'")
+    assert admin["Id"] == other.admin_user_id
+    assert other.query("SELECT COUNT() FROM User")["totalSize"] == 4
+    other.close()
+    again = Org(Schema(), db, admin_username="ops@corp.example")
+    assert again.admin_user_id == ops
+    again.close()
+
+
 def test_throughput_smoke(org: Org) -> None:
     """10,000 simple Contact inserts in one batch (timing is reported, not asserted)."""
     header = ["FirstName", "LastName", "Email", "Phone", "MailingCity", "Title", "Birthdate"]

@@ -18,7 +18,9 @@ class TestFrontDoor:
             versions = await r.json()
             assert "Sforce-Limit-Info" not in r.headers
         assert versions[-1] == {"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"}
-        assert versions[0]["version"] == "41.0" and versions[0]["label"] == "Winter '18"
+        # Real orgs list every version since v31.0, Summer '14 (the first one not retired).
+        assert versions[0] == {"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}
+        assert [v["version"] for v in versions] == [f"{n}.0" for n in range(31, 67)]
         assert emulator.stats()["api_usage"] == 0
 
     async def test_missing_or_bad_token_is_401(self, emulator: Emulator) -> None:

@@ -130,7 +130,8 @@ class TestTokenEndpoint:
             "scope",
         }
         assert body["instance_url"] == emulator.instance_url
-        assert body["id"] == f"{emulator.instance_url}/id/00DEM00000000012AA/005EM0000000001YAA"
+        # The user is the running user, the org's admin User record.
+        assert body["id"] == f"{emulator.instance_url}/id/00DEM00000000012AA/{emulator.org.admin_user_id}"
         assert body["token_type"] == "Bearer"
         assert body["issued_at"].isdigit() and abs(int(body["issued_at"]) / 1000 - time.time()) < 60
         assert body["access_token"].startswith("00DEM0000000001!")

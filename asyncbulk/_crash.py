@@ -1,7 +1,8 @@
 """Crash points for the SIGKILL tests: the load kills itself where a real crash would hurt most.
 
 ``ASYNCBULK_CRASH_AT=name:n`` kills the process (SIGKILL, no clean-up) the n-th time the load
-reaches crash point ``name``: ``planned``, ``create_sent``, ``uploaded``, ``polled``, ``merge``.
+reaches crash point ``name``: a load's ``planned``, ``create_sent``, ``uploaded``, ``polled``,
+``merge``; an extract's ``query_created``, ``page_written``.
 """
 
 from __future__ import annotations
