@@ -1,4 +1,4 @@
-"""A local emulator of Salesforce's Bulk API 2.0 ingest, for tests, benchmarks and demos.
+"""A local emulator of Salesforce's Bulk API 2.0 (ingest and query), for tests, benchmarks and demos.
 
 .. code-block:: python
 
@@ -6,9 +6,10 @@
         emu.instance_url, emu.access_token  # connect any Bulk API 2.0 client here
         emu.org.count("Contact")  # the emulated org's records
 
-The emulator is three layers, each importing only the ones below: ``_http`` (the REST surface),
-``_ingest`` (jobs, uploads, batches) and ``_data`` (the org's records in SQLite, seen through
-:class:`Org`), over the shared vocabulary in ``_vocab``.
+The emulator is four layers, each importing only the ones below: ``_http`` (the REST surface),
+``_query`` (query jobs and their result pages), ``_ingest`` (ingest jobs, uploads, batches) and
+``_data`` (the org's records in SQLite, seen through :class:`Org`), over the shared vocabulary in
+``_vocab``.
 """
 
 from ._config import EmulatorConfig as EmulatorConfig

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._vocab import BATCH_RECORDS, DAILY_API_REQUESTS, DAILY_BATCHES, DAILY_RECORDS
+from ._vocab import (
+    BATCH_RECORDS,
+    DAILY_API_REQUESTS,
+    DAILY_BATCHES,
+    DAILY_QUERY_JOBS,
+    DAILY_RECORDS,
+    QUERY_PAGE_BYTES,
+    QUERY_PAGE_RECORDS,
+)
 
 __all__ = ["EmulatorConfig", "FaultConfig", "OAuthConfig"]
 
@@ -27,8 +35,14 @@ class FaultConfig:
     :param drop_after: requests processed, then the connection closed without a reply (the
         ambiguous case: the client cannot tell whether it took effect).
     :param slow: requests delayed by ``slow_seconds`` before they are answered.
-    :param job_failed: jobs that end ``Failed`` while processing.
+    :param job_failed: jobs (ingest and query) that end ``Failed`` while processing.
     :param lock_failure: records that fail with ``UNABLE_TO_LOCK_ROW``.
+    :param result_503: query results pages whose first download is answered 503.
+    :param result_cut: query results pages whose first download is cut off mid-body.
+    :param result_token_expiry: query results pages after whose first download every token expires.
+
+    The three ``result_*`` faults hit a page (a job, a first row, a page size) at most once: fetched
+    again, it is served normally, as a transient fault would be.
     """
 
     seed: int = 0
@@ -41,6 +55,9 @@ class FaultConfig:
     slow_seconds: float = 2.0
     job_failed: float = 0.0
     lock_failure: float = 0.0
+    result_503: float = 0.0
+    result_cut: float = 0.0
+    result_token_expiry: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -52,6 +69,9 @@ class FaultConfig:
             "slow",
             "job_failed",
             "lock_failure",
+            "result_503",
+            "result_cut",
+            "result_token_expiry",
         ):
             _fraction(name, getattr(self, name))
         if self.slow_seconds < 0:
@@ -121,6 +141,12 @@ class EmulatorConfig:
     :param token_lifetime: seconds an issued access token stays valid; ``None`` is forever.
     :param access_token: the token printed at start and valid from the start; generated if ``None``.
     :param tls: serve HTTPS with a self-signed certificate made at start.
+    :param query_page_records: rows of a query results page when the request has no ``maxRecords``,
+        and the most any page holds.
+    :param query_page_bytes: a results page (header included) stays under this many bytes (at least one
+        row), so a page can hold fewer rows than asked and not be the last.
+    :param query_rate: rows per second a query job is processed at; ``None`` is as fast as it can.
+    :param daily_query_job_limit: Bulk API 2.0 query jobs per rolling 24 hours (Salesforce: 10,000).
     """
 
     host: str = "127.0.0.1"
@@ -136,17 +162,32 @@ class EmulatorConfig:
     token_lifetime: float | None = None
     access_token: str | None = None
     tls: bool = False
+    query_page_records: int = QUERY_PAGE_RECORDS
+    query_page_bytes: int = QUERY_PAGE_BYTES
+    query_rate: float | None = None
+    daily_query_job_limit: int = DAILY_QUERY_JOBS
     faults: FaultConfig = field(default_factory=FaultConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port!r}")
-        for name in ("workers", "batch_size", "api_request_limit", "daily_batch_limit", "daily_record_limit"):
+        for name in (
+            "workers",
+            "batch_size",
+            "api_request_limit",
+            "daily_batch_limit",
+            "daily_record_limit",
+            "query_page_records",
+            "query_page_bytes",
+            "daily_query_job_limit",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if self.records_per_second is not None and self.records_per_second <= 0:
             raise ValueError(f"records_per_second must be positive, got {self.records_per_second!r}")
+        if self.query_rate is not None and self.query_rate <= 0:
+            raise ValueError(f"query_rate must be positive, got {self.query_rate!r}")
         if self.token_lifetime is not None and self.token_lifetime <= 0:
             raise ValueError(f"token_lifetime must be positive, got {self.token_lifetime!r}")

@@ -14,7 +14,10 @@ from collections.abc import Callable
 
 from ._config import FaultConfig
 
-__all__ = ["FaultInjector", "RequestFault"]
+__all__ = ["PAGE_FAULTS", "FaultInjector", "RequestFault"]
+
+#: The faults of a query results page, as named in ``FaultConfig`` and the injected counters.
+PAGE_FAULTS = ("result_503", "result_cut", "result_token_expiry")
 
 
 class RequestFault(enum.Enum):
@@ -39,14 +42,17 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.config = config
         self._rng = random.Random(config.seed)
-        #: Faults injected so far, by kind (request faults, "slow", "job_failed", "lock_failure").
+        #: Faults injected so far, by kind (request faults, "slow", "job_failed", "lock_failure", the
+        #: PAGE_FAULTS).
         self.injected: collections.Counter[str] = collections.Counter()
+        self._pages_seen: set[object] = set()
 
     def set(self, config: FaultConfig) -> None:
-        """Switch to new fault rates (and reseed) at runtime."""
+        """Switch to new fault rates (and reseed) at runtime; every results page may be hit again."""
         with self._lock:
             self.config = config
             self._rng = random.Random(config.seed)
+            self._pages_seen.clear()
 
     def _hit(self, rate: float) -> bool:
         # Rate 0 draws nothing, so switching one fault on does not shift the others' sequences
@@ -87,6 +93,22 @@ class FaultInjector:
         self.injected["job_failed"] += 1
         with self._lock:
             return self._rng.randrange(batches)
+
+    def page_faults(self, page: object) -> frozenset[str]:
+        """The PAGE_FAULTS of one download of a query results ``page`` (any hashable key for it).
+
+        Drawn on its first download only: a page fetched again is served normally. (Pages downloaded
+        while all three rates are 0 are not remembered.)
+        """
+        if not any(getattr(self.config, name) for name in PAGE_FAULTS):
+            return frozenset()
+        with self._lock:
+            if page in self._pages_seen:
+                return frozenset()
+            self._pages_seen.add(page)
+        hits = frozenset(name for name in PAGE_FAULTS if self._hit(getattr(self.config, name)))
+        self.injected.update(hits)
+        return hits
 
     def lock_fail(self) -> Callable[[int], bool] | None:
         """The ``lock_fail`` callback for ``Org.apply``: True for a row that loses its lock."""

@@ -17,7 +17,15 @@ import sys
 
 from ._config import EmulatorConfig, FaultConfig, OAuthConfig
 from ._server import Emulator
-from ._vocab import BATCH_RECORDS, DAILY_API_REQUESTS, DAILY_BATCHES, DAILY_RECORDS
+from ._vocab import (
+    BATCH_RECORDS,
+    DAILY_API_REQUESTS,
+    DAILY_BATCHES,
+    DAILY_QUERY_JOBS,
+    DAILY_RECORDS,
+    QUERY_PAGE_BYTES,
+    QUERY_PAGE_RECORDS,
+)
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -25,7 +33,8 @@ __all__ = ["build_parser", "config_from_args", "main"]
 def build_parser() -> argparse.ArgumentParser:
     """The command line options."""
     p = argparse.ArgumentParser(
-        prog="asyncbulk emulator", description="Serve a local emulator of Salesforce's Bulk API 2.0 ingest."
+        prog="asyncbulk emulator",
+        description="Serve a local emulator of Salesforce's Bulk API 2.0 (ingest and query).",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
@@ -40,6 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-batch-limit", type=int, default=DAILY_BATCHES)
     p.add_argument("--daily-record-limit", type=int, default=DAILY_RECORDS)
     p.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
+    p.add_argument(
+        "--query-page-records",
+        type=int,
+        default=QUERY_PAGE_RECORDS,
+        metavar="N",
+        help="rows of a query results page without maxRecords, and the most a page holds",
+    )
+    p.add_argument(
+        "--query-page-bytes",
+        type=int,
+        default=QUERY_PAGE_BYTES,
+        metavar="N",
+        help="bytes a results page stays under",
+    )
+    p.add_argument(
+        "--query-rate", type=float, metavar="R", help="rows per second a query job is processed at"
+    )
+    p.add_argument("--daily-query-job-limit", type=int, default=DAILY_QUERY_JOBS, metavar="N")
     oauth = OAuthConfig()
     g = p.add_argument_group("OAuth (POST /services/oauth2/token)")
     g.add_argument("--org-id", default=oauth.org_id, help="the org's 18-character id (00D...)")
@@ -69,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("--fault-slow", "fraction of requests delayed"),
         ("--fault-job-failed", "fraction of jobs that end Failed"),
         ("--fault-lock", "fraction of records failing UNABLE_TO_LOCK_ROW"),
+        ("--fault-result-503", "fraction of query results pages answered 503 on their first download"),
+        ("--fault-result-cut", "fraction of query results pages cut off mid-body on their first download"),
+        ("--fault-result-token-expiry", "fraction of query results pages after which every token expires"),
     ):
         p.add_argument(flag, type=float, default=0.0, metavar="F", help=help_text)
     p.add_argument("--fault-slow-seconds", type=float, default=2.0)
@@ -89,6 +119,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         slow_seconds=args.fault_slow_seconds,
         job_failed=args.fault_job_failed,
         lock_failure=args.fault_lock,
+        result_503=args.fault_result_503,
+        result_cut=args.fault_result_cut,
+        result_token_expiry=args.fault_result_token_expiry,
     )
     jwt_pem = None
     if args.jwt_cert:
@@ -120,6 +153,10 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         token_lifetime=args.token_lifetime,
         access_token=args.access_token,
         tls=args.tls,
+        query_page_records=args.query_page_records,
+        query_page_bytes=args.query_page_bytes,
+        query_rate=args.query_rate,
+        daily_query_job_limit=args.daily_query_job_limit,
         faults=faults,
         oauth=oauth,
     )

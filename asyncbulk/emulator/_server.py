@@ -32,7 +32,12 @@ T = TypeVar("T")
 
 def open_org(config: EmulatorConfig) -> Org:
     """The org of this configuration (its schema file, its SQLite file)."""
-    return Org(Schema.load(config.schema_path), config.db_path, admin_username=config.oauth.username)
+    return Org(
+        Schema.load(config.schema_path),
+        config.db_path,
+        admin_username=config.oauth.username,
+        org_id=config.oauth.org_id,
+    )
 
 
 class _Endpoints:
@@ -127,7 +132,7 @@ class Emulator(_Endpoints):
     def stats(self) -> dict[str, Any]:
         """Request, job and allocation counters: ``requests``, ``requests_by_kind``, ``jobs_created``,
         ``batches_used``, ``records_used``, ``api_usage``, ``api_limit``, ``faults_injected``,
-        ``tokens_issued`` and ``jobs`` (how many in each state)."""
+        ``tokens_issued``, ``jobs`` and ``query_jobs`` (how many in each state)."""
         assert self.state is not None, "the emulator is not running"
         return self.state.stats()
 
@@ -231,6 +236,11 @@ def process_args(config: EmulatorConfig, jwt_cert_file: str | None = None) -> li
     args += ["--api-request-limit", str(config.api_request_limit)]
     args += ["--daily-batch-limit", str(config.daily_batch_limit)]
     args += ["--daily-record-limit", str(config.daily_record_limit)]
+    args += ["--query-page-records", str(config.query_page_records)]
+    args += ["--query-page-bytes", str(config.query_page_bytes)]
+    args += ["--daily-query-job-limit", str(config.daily_query_job_limit)]
+    if config.query_rate is not None:
+        args += ["--query-rate", str(config.query_rate)]
     if config.db_path:
         args += ["--db", config.db_path]
     if config.schema_path:
@@ -253,6 +263,9 @@ def process_args(config: EmulatorConfig, jwt_cert_file: str | None = None) -> li
         ("--fault-slow", f.slow),
         ("--fault-job-failed", f.job_failed),
         ("--fault-lock", f.lock_failure),
+        ("--fault-result-503", f.result_503),
+        ("--fault-result-cut", f.result_cut),
+        ("--fault-result-token-expiry", f.result_token_expiry),
     ):
         if value:
             args += [flag, str(value)]

@@ -22,13 +22,19 @@ __all__ = [
     "LATEST_VERSION",
     "LIST_PAGE_SIZE",
     "MULTIPART_MAX_CHARS",
+    "QUERY_PAGE_BYTES",
+    "QUERY_PAGE_RECORDS",
+    "QUERY_SINCE",
     "REST_VERSIONS",
+    "RESULT_PAGES_SINCE",
+    "RESULT_PAGE_URLS",
     "RETIRED_BELOW",
     "UPLOAD_MAX_BYTES",
     "ColumnDelimiter",
     "JobState",
     "LineEnding",
     "Operation",
+    "QueryOperation",
     "ResultKind",
 ]
 
@@ -46,6 +52,14 @@ class Operation(enum.StrEnum):
     def deletes(self) -> bool:
         """``delete`` or ``hardDelete``: the batch names records by Id and writes no field."""
         return self is Operation.DELETE or self is Operation.HARD_DELETE
+
+
+class QueryOperation(enum.StrEnum):
+    """A query job's ``operation``: ``queryAll`` also returns deleted records ("Create a Query Job",
+    https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_create_job.htm)."""
+
+    QUERY = "query"
+    QUERY_ALL = "queryAll"
 
 
 class ColumnDelimiter(enum.StrEnum):
@@ -157,5 +171,17 @@ DAILY_QUERY_FILE_STORAGE_MB = 976_562
 MULTIPART_MAX_CHARS = 100_000
 #: Raw bytes per job upload: 150 MB of base64 is 112,500,000 bytes before encoding.
 UPLOAD_MAX_BYTES = 150_000_000 * 3 // 4
-#: Jobs per page of ``GET jobs/ingest``.
+#: Jobs per page of ``GET jobs/ingest`` and ``GET jobs/query``.
 LIST_PAGE_SIZE = 1000
+
+# Bulk API 2.0 query: jobs exist from v47.0 ("Create a Query Job"), resultPages from v58.0 ("Get
+# Parallel Results for a Query Job", https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_parallel_job_results.htm),
+# which lists at most five result URLs per answer.
+QUERY_SINCE = 47
+RESULT_PAGES_SINCE = 58
+RESULT_PAGE_URLS = 5
+#: Rows of a results page without ``maxRecords``, and the most a page holds. Salesforce documents no
+#: number; a real default page held about 250,000 rows, one PK-chunking batch (forcedotcom/cli#1759).
+QUERY_PAGE_RECORDS = 250_000
+#: A stored result file is at most 1 GB ("Bulk API and Bulk API 2.0 Limits and Allocations").
+QUERY_PAGE_BYTES = 1_000_000_000

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from api_helpers import Api
+from api_helpers import Api, QueryApi
 
 from asyncbulk.emulator import Emulator
 
@@ -17,3 +17,11 @@ async def api(emulator: Emulator) -> AsyncIterator[Api]:
     headers = {"Authorization": f"Bearer {emulator.access_token}"}
     async with aiohttp.ClientSession(headers=headers) as session:
         yield Api(emulator, session)
+
+
+@pytest.fixture
+async def qapi(emulator: Emulator) -> AsyncIterator[QueryApi]:
+    """:func:`api` with the query-job helpers."""
+    headers = {"Authorization": f"Bearer {emulator.access_token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        yield QueryApi(emulator, session)

@@ -7,7 +7,8 @@ The units and what each may import:
 * ``_config``: ``_vocab``; ``_faults``: ``_vocab``, ``_config``;
 * ``_data`` (records, jobs in SQLite): ``_vocab``;
 * ``_ingest`` (jobs, uploads, batches): ``_data`` and the shared modules;
-* ``_http`` (the REST surface): ``_ingest``, ``_data`` and the shared modules;
+* ``_query`` (query jobs, their runs and pages): ``_ingest``, ``_data`` and the shared modules;
+* ``_http`` (the REST surface): ``_query``, ``_ingest``, ``_data`` and the shared modules;
 * the entry points (``__init__``, ``__main__``, ``_main``, ``_server``, ``_tls``): anything.
 
 A module outside ``_data``, ``_ingest`` or ``_http`` imports from that package's ``__init__`` (its
@@ -31,14 +32,16 @@ import asyncbulk.emulator
 EMULATOR = Path(asyncbulk.emulator.__file__).parent
 PACKAGE = "asyncbulk.emulator"
 SHARED = frozenset({"_vocab", "_config", "_faults"})
-LAYERS = ("_data", "_ingest", "_http")
+LAYERS = ("_data", "_ingest", "_query", "_http")
 ALLOWED: dict[str, frozenset[str]] = {
     "_vocab": frozenset(),
     "_config": frozenset({"_vocab"}),
     "_faults": frozenset({"_vocab", "_config"}),
     "_data": frozenset({"_vocab"}),
     "_ingest": frozenset({"_vocab", "_config", "_faults", "_data"}),
-    "_http": frozenset({"_vocab", "_config", "_faults", "_data", "_ingest"}),
+    # Query jobs share the jobs' refusal (ApiError), creator and date format with ingest's.
+    "_query": frozenset({"_vocab", "_config", "_faults", "_data", "_ingest"}),
+    "_http": frozenset({"_vocab", "_config", "_faults", "_data", "_ingest", "_query"}),
 }
 
 

@@ -72,7 +72,13 @@ def test_process_args_round_trip() -> None:
         workers=3,
         records_per_second=500.0,
         tls=True,
-        faults=FaultConfig(error_500=0.25, seed=7, lock_failure=0.5),
+        query_page_records=7,
+        query_page_bytes=4096,
+        query_rate=100.0,
+        daily_query_job_limit=3,
+        faults=FaultConfig(
+            error_500=0.25, seed=7, lock_failure=0.5, result_503=0.5, result_cut=1.0, result_token_expiry=0.1
+        ),
     )
     assert config_from_args(build_parser().parse_args(process_args(config))) == config
 

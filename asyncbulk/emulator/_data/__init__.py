@@ -3,6 +3,7 @@
 from ._batch import Block, block_len
 from ._checks import LockFail
 from ._errors import HeaderError, QueryError
+from ._extract import BulkQuery
 from ._org import Org
 from ._plan import JobSpec
 from ._records import RecordError
@@ -12,6 +13,7 @@ from ._schema import FieldDef, ObjectDef, Schema, SchemaError
 __all__ = [
     "BatchResults",
     "Block",
+    "BulkQuery",
     "FieldDef",
     "HeaderError",
     "JobSpec",

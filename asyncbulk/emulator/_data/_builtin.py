@@ -1,4 +1,4 @@
-"""The built-in objects (Account, Contact, Lead, User) and the users every new org starts with.
+"""The built-in objects (Account, Contact, Lead, User, Organization) and the records every org starts with.
 
 Field names, types and lengths follow Salesforce's standard object reference. Specs are written in
 the schema file's format (see :class:`~._schema.Schema`), so built-in and custom objects are read
@@ -13,6 +13,8 @@ __all__ = [
     "ADMIN_USERNAME",
     "BUILTIN",
     "CURRENT_USER",
+    "ORGANIZATION",
+    "ORG_ID",
     "OWNER_FIELD",
     "SEED_USERS",
     "SYSTEM_FIELDS",
@@ -23,6 +25,9 @@ __all__ = [
 #: Username of the emulator's own admin user (the jobs' ``createdById``); the same default as
 #: ``OAuthConfig.username``.
 ADMIN_USERNAME = "admin@emulator.example"
+
+#: The org's id when none is given (the same as ``OAuthConfig.org_id``'s default: the token's org).
+ORG_ID = "00DEM00000000012AA"
 
 #: Marker default of OwnerId: "the running user" (the admin user).
 CURRENT_USER = "$User.Id"
@@ -247,7 +252,44 @@ BUILTIN: list[dict[str, Any]] = [
             field_spec("FederationIdentifier", "string", "SAML Federation ID", length=512, idLookup=True),
         ],
     },
+    {
+        # The fields Salesforce's CLI reads on every command (@salesforce/core, org/determineOrg.js:
+        # "SELECT Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix,
+        # OrganizationType FROM Organization"); names, types and lengths from the Organization entry of
+        # the object reference (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm).
+        # One read-only record; the Bulk API can read it but not write it.
+        "name": "Organization",
+        "label": "Organization",
+        "keyPrefix": "00D",
+        "createable": False,
+        "updateable": False,
+        "deletable": False,
+        "fields": [
+            read_only_spec("Name", "string", "Name", length=80, nillable=False),
+            read_only_spec("Division", "string", "Division", length=80),
+            read_only_spec("InstanceName", "string", "Instance Name", length=5),
+            read_only_spec("IsSandbox", "boolean", "Is Sandbox", nillable=False, default=False),
+            read_only_spec("TrialExpirationDate", "datetime", "Trial Expiration Date"),
+            read_only_spec("NamespacePrefix", "string", "Namespace Prefix", length=15),
+            read_only_spec("OrganizationType", "picklist", "Edition", length=40),
+            read_only_spec("LanguageLocaleKey", "picklist", "Locale", length=40),
+            read_only_spec("TimeZoneSidKey", "picklist", "Time Zone", length=40),
+            read_only_spec("DefaultLocaleSidKey", "picklist", "Default Locale", length=40),
+        ],
+    },
 ]
+
+
+#: The Organization record (``Id`` is the org's id, given when the store is opened).
+ORGANIZATION: dict[str, object] = {
+    "Name": "Emulator",
+    "InstanceName": "EMU1",
+    "IsSandbox": 0,
+    "OrganizationType": "Enterprise Edition",
+    "LanguageLocaleKey": "en_US",
+    "TimeZoneSidKey": "GMT",
+    "DefaultLocaleSidKey": "en_US",
+}
 
 #: Users seeded into a new database; the first is the admin user who owns records and jobs.
 SEED_USERS: list[dict[str, str]] = [

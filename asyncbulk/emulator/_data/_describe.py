@@ -11,8 +11,8 @@ from ._schema import TEXT_TYPES, FieldDef, ObjectDef
 __all__ = ["describe_object"]
 
 
-def describe_object(obj: ObjectDef) -> dict[str, Any]:
-    """The describe of ``obj``: its flags, its fields and their attributes."""
+def describe_object(obj: ObjectDef, version: str = LATEST_VERSION) -> dict[str, Any]:
+    """The describe of ``obj``: its flags, its fields and their attributes; URLs at ``version``."""
     return {
         "name": obj.name,
         "label": obj.label,
@@ -25,8 +25,8 @@ def describe_object(obj: ObjectDef) -> dict[str, Any]:
         "queryable": True,
         "fields": [_describe_field(f) for f in obj.fields.values()],
         "urls": {
-            "sobject": f"/services/data/v{LATEST_VERSION}/sobjects/{obj.name}",
-            "describe": f"/services/data/v{LATEST_VERSION}/sobjects/{obj.name}/describe",
+            "sobject": f"/services/data/v{version}/sobjects/{obj.name}",
+            "describe": f"/services/data/v{version}/sobjects/{obj.name}/describe",
         },
     }
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
+from .._vocab import LATEST_VERSION
 from ._batch import BatchApply, block_len
-from ._builtin import ADMIN_USERNAME
+from ._builtin import ADMIN_USERNAME, ORG_ID
 from ._checks import LockFail
 from ._describe import describe_object
 from ._errors import HeaderError
+from ._extract import BulkQuery, compile_bulk, snapshot
 from ._ids import IdGenerator
 from ._jobstore import JobStore
 from ._plan import JobSpec, PlanCache
+from ._querystore import QueryJobStore
 from ._records import fetch_record
+from ._rest_query import column_metadata, run_query
 from ._results import BatchResults
 from ._schema import Schema
-from ._soql import run_query
 from ._store import Store
 
 __all__ = ["Org"]
@@ -33,19 +36,27 @@ class Org:
         org.apply(JobSpec("Contact", "insert"), ["LastName"], [("Lovelace", "Turing")])
         org.count("Contact")  # 2
 
-    :param schema: the objects; ``None`` is the built-in Account, Contact, Lead and User.
+    :param schema: the objects; ``None`` is the built-in Account, Contact, Lead, User and Organization.
     :param path: an SQLite file that keeps records and jobs across restarts; ``None`` keeps all in memory.
     :param admin_username: the Username of the running user, who owns and creates what the APIs write
         (a User record, seeded if the database has none of that name).
+    :param org_id: the Id of the org's Organization record (the org id of its tokens).
     """
 
     def __init__(
-        self, schema: Schema | None = None, path: str | None = None, *, admin_username: str = ADMIN_USERNAME
+        self,
+        schema: Schema | None = None,
+        path: str | None = None,
+        *,
+        admin_username: str = ADMIN_USERNAME,
+        org_id: str = ORG_ID,
     ) -> None:
-        self._store = Store(schema if schema is not None else Schema(), path, admin_username)
+        self._store = Store(schema if schema is not None else Schema(), path, admin_username, org_id)
         self._plans = PlanCache(self._store.schema)
         #: The Bulk jobs kept in the org's database (their records, uploads and result files).
         self.jobs = JobStore(self._store)
+        #: The Bulk API 2.0 query jobs kept in the org's database (their records and result rows).
+        self.query_jobs = QueryJobStore(self._store)
 
     @property
     def schema(self) -> Schema:
@@ -88,9 +99,30 @@ class Org:
         with self._store.transaction() as tx:
             return BatchApply(tx, plan, columns, count, lock_fail).run()
 
-    def query(self, soql: str) -> dict[str, Any]:
-        """Run a SOQL query (a subset); the REST API's answer. Raises :class:`QueryError`."""
-        return run_query(self._store, soql)
+    def query(
+        self, soql: str, *, version: str = LATEST_VERSION, include_deleted: bool = False
+    ) -> dict[str, Any]:
+        """Run a SOQL query (a subset); the REST API's answer. Raises :class:`QueryError`.
+
+        :param version: the API version of the request (records' ``attributes.url`` carry it).
+        :param include_deleted: ``queryAll``: deleted records (``IsDeleted`` true) too.
+        """
+        return run_query(self._store, soql, version=version, include_deleted=include_deleted)
+
+    def query_columns(self, soql: str) -> dict[str, Any]:
+        """``query?columns=true``: the query's column metadata. Raises :class:`QueryError`."""
+        return column_metadata(self.schema, soql)
+
+    def compile_bulk_query(self, soql: str, *, include_deleted: bool = False) -> BulkQuery:
+        """Compile a query job's SOQL as Bulk API 2.0 does. Raises :class:`QueryError` (the 400 texts)."""
+        return compile_bulk(self.schema, soql, include_deleted=include_deleted)
+
+    def snapshot(self, query: BulkQuery, chunk_rows: int) -> Generator[list[list[str]], None, None]:
+        """The query's rows as of the first ``next()``, ``chunk_rows`` at a time, rendered, column-wise.
+
+        Iterate it in a worker thread; close it to drop the snapshot early.
+        """
+        return snapshot(self._store, query, chunk_rows)
 
     def record(
         self, object_name: str, record_id: str, fields: Sequence[str] | None = None
@@ -102,10 +134,10 @@ class Org:
         obj, values = fetch_record(self._store, object_name, record_id, fields)
         return obj.name, values
 
-    def describe(self, object_name: str) -> dict[str, Any] | None:
+    def describe(self, object_name: str, *, version: str = LATEST_VERSION) -> dict[str, Any] | None:
         """The object's describe, shaped like ``GET /sobjects/X/describe`` (a subset), or ``None``."""
         obj = self.schema.get(object_name)
-        return None if obj is None else describe_object(obj)
+        return None if obj is None else describe_object(obj, version)
 
     def count(self, object_name: str, include_deleted: bool = False) -> int:
         """How many records the object has (live ones unless ``include_deleted``).

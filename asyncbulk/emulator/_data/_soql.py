@@ -1,268 +1,361 @@
-"""A small SOQL subset: compiled to SQLite and run against the store (``GET query?q=``).
+"""The SOQL subset the emulator understands, parsed and resolved against the schema.
 
-Supported::
+Supported (REST ``query``/``queryAll`` and Bulk API 2.0 query jobs alike)::
 
-    SELECT COUNT() FROM X [WHERE ...]
-    SELECT f1, f2 FROM X [WHERE cond [AND cond ...]] [ORDER BY f [ASC|DESC]] [LIMIT n]
-    cond := field (= | != | <> | < | <= | > | >=) literal | field [NOT] IN (literal, ...)
-    literal := 'text' (\\' escapes) | number | true | false | null | 2024-01-31 | 2024-01-31T10:00:00Z
+    SELECT path, ... | COUNT()  FROM Object
+        [WHERE cond] [ORDER BY path [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
+    path  := Field | Relationship.Field | Rel.Rel.Field ...   (``Account.Name``, ``Owner.Email``)
+    cond  := NOT cond | (cond) | cond AND cond ... | cond OR cond ...
+           | path (= | != | <> | < | <= | > | >=) literal | path [NOT] IN (literal, ...)
+           | path LIKE 'pattern'
+    literal := 'text' | number | true | false | null | 2024-01-31 | 2024-01-31T10:00:00Z
+             | TODAY | LAST_N_DAYS:30 | ...   (see :mod:`._soql_dates`)
 
-Text comparisons are case-insensitive, as in SOQL. Deleted records are never returned
-(``queryAll`` is not emulated). Errors raise ``QueryError`` with the platform's codes and texts:
-``MALFORMED_QUERY`` (``unexpected token: X``), ``INVALID_TYPE`` (``sObject type 'Foo' is not
-supported. If you are attempting to use a custom object, be sure to append the '__c' after the
-entity name. Please reference your WSDL or the describe call for the appropriate names.``) and
-``INVALID_FIELD`` (``No such column 'Foo' on entity 'Contact'. If you are attempting to use a
-custom field, be sure to append the '__c' after the custom field name. Please reference your
-WSDL or the describe call for the appropriate names.``), each preceded, as Salesforce does, by
-the query line, a caret under the offending token and ``ERROR at Row:1:Column:N``.
+Keywords, objects and fields are case-insensitive; text comparisons too, as in SOQL. Errors raise
+``QueryError`` with the platform's codes and texts (``MALFORMED_QUERY``, ``INVALID_TYPE``,
+``INVALID_FIELD``) behind Salesforce's caret prefix (:mod:`._soql_lex`). With ``bulk=True`` the query
+is compiled for a Bulk API 2.0 query job: once it is otherwise valid, what that engine refuses
+(compound fields, subqueries, aggregates, ``GROUP BY``, ``OFFSET``, ``TYPEOF``, ``FIELDS()``) is an
+``API_ERROR``. Without it, those (which the emulator's REST query does not implement, except
+``COUNT()`` and ``OFFSET``) are ``MALFORMED_QUERY`` at their token.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
-
-from .._vocab import LATEST_VERSION
 from ._errors import QueryError
-from ._ids import is_valid_id, to_18
 from ._schema import FieldDef, ObjectDef, Schema
-from ._store import Store
-from ._values import rest_value, to_utc_text
-
-__all__ = ["CompiledQuery", "compile_query", "run_query"]
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)"
-    r"|(?P<num>[+-]?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
+from ._soql_ast import And, Compare, Cond, DaySpan, FieldPath, InList, Like, Not, Or, OrderKey, SoqlQuery
+from ._soql_dates import DAY_SPANS, date_span, takes_number
+from ._soql_lex import Tok, bulk_error, compile_error, tokenize
+from ._soql_rules import (
+    AGGREGATES,
+    COMPOUND,
+    FIELDS,
+    LONG_TEXT,
+    MAX_OFFSET,
+    OFFSET,
+    RELATIONSHIPS,
+    TYPEOF,
+    WSDL,
+    LiteralError,
+    compound_parts,
+    literal_value,
+    unescape,
 )
 
-
-@dataclass(frozen=True)
-class CompiledQuery:
-    """A query ready for SQLite: the SQL, its parameters and how to shape the records."""
-
-    obj: ObjectDef
-    fields: tuple[FieldDef, ...]
-    count_only: bool
-    sql: str
-    params: tuple[object, ...]
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str
-    text: str
-    pos: int
-
-
-def _tokens(soql: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    pos = 0
-    while pos < len(soql):
-        if soql[pos:].strip() == "":
-            break
-        m = _TOKEN.match(soql, pos)
-        if m is None or m.lastgroup is None:
-            start = len(soql) - len(soql[pos:].lstrip())
-            raise _error(soql, start, "MALFORMED_QUERY", f"unexpected token: {soql[start:].split()[0]}")
-        out.append(_Tok(m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup)))
-        pos = m.end()
-    return out
-
-
-def _error(soql: str, pos: int, code: str, message: str) -> QueryError:
-    # Salesforce echoes the query, a caret under the problem and its 1-based position.
-    return QueryError(code, f"\n{soql}\n{' ' * pos}^\nERROR at Row:1:Column:{pos + 1}\n{message}")
+__all__ = ["parse_query"]
 
 
 class _Parser:
-    def __init__(self, schema: Schema, soql: str) -> None:
+    def __init__(self, schema: Schema, soql: str, bulk: bool) -> None:
         self.schema = schema
         self.soql = soql
-        self.toks = _tokens(soql)
+        self.bulk = bulk
+        self.toks = tokenize(soql)
         self.i = 0
+        self.problem: str | None = None
 
-    def peek(self) -> _Tok | None:
+    # ----- tokens ----------------------------------------------------------------------------
+    def peek(self) -> Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
-    def word(self, *expected: str) -> bool:
+    def at(self, *words: str) -> bool:
         t = self.peek()
-        if t is not None and t.kind == "word" and t.text.lower() in expected:
-            self.i += 1
-            return True
-        return False
+        return t is not None and t.is_word(*words)
 
-    def take(self) -> _Tok:
+    def at_op(self, text: str) -> bool:
+        t = self.peek()
+        return t is not None and t.kind == "op" and t.text == text
+
+    def take(self) -> Tok:
         t = self.peek()
         if t is None:
-            raise _error(self.soql, len(self.soql), "MALFORMED_QUERY", "unexpected token: <EOF>")
+            raise self.unexpected(None)
         self.i += 1
         return t
 
-    def fail(self, t: _Tok) -> QueryError:
-        return _error(self.soql, t.pos, "MALFORMED_QUERY", f"unexpected token: {t.text}")
+    def error(self, pos: int, code: str, message: str) -> QueryError:
+        return compile_error(self.soql, self.toks, pos, code, message)
 
-    def expect(self, text: str) -> None:
+    def unexpected(self, t: Tok | None) -> QueryError:
+        # Quoted since Summer '24 ("unexpected token: 'OR'", release notes' SOQL changed error messages,
+        # https://help.salesforce.com/s/articleView?id=release-notes.salesforce_release_notes.htm&release=250).
+        if t is None:
+            return self.error(len(self.soql), "MALFORMED_QUERY", "unexpected token: '<EOF>'")
+        return self.error(t.pos, "MALFORMED_QUERY", f"unexpected token: '{t.text}'")
+
+    def expect_word(self, word: str) -> Tok:
         t = self.take()
-        if t.text.lower() != text:
-            raise self.fail(t)
+        if not t.is_word(word):
+            raise self.unexpected(t)
+        return t
 
-    def parse(self) -> CompiledQuery:
-        self.expect("select")
-        count_only = False
-        names: list[_Tok] = []
-        if self.word("count"):
-            self.expect("(")
-            self.expect(")")
-            count_only = True
-        else:
-            while True:
-                t = self.take()
-                if t.kind != "word" or t.text.lower() == "from":
-                    raise self.fail(t)
-                names.append(t)
-                if not (self.peek() and self.peek().text == ","):  # type: ignore[union-attr]
-                    break
-                self.i += 1
-        self.expect("from")
+    def expect_op(self, text: str) -> None:
+        t = self.take()
+        if t.kind != "op" or t.text != text:
+            raise self.unexpected(t)
+
+    def refuse(self, t: Tok, bulk_message: str) -> None:
+        """Something only Bulk's engine knows to refuse (later); the emulator's REST query refuses it now."""
+        if not self.bulk:
+            raise self.unexpected(t)
+        if self.problem is None:
+            self.problem = bulk_message
+
+    def skip_group(self) -> None:
+        """Skip to the ``)`` that closes an opening ``(`` just taken."""
+        depth = 1
+        while depth:
+            t = self.take()
+            if t.kind == "op" and t.text in "()":
+                depth += 1 if t.text == "(" else -1
+
+    # ----- the query -------------------------------------------------------------------------
+    def parse(self) -> SoqlQuery:
+        self.expect_word("select")
+        items, count_only = self.select_items()
+        self.expect_word("from")
         obj_tok = self.take()
         if obj_tok.kind != "word":
-            raise self.fail(obj_tok)
+            raise self.unexpected(obj_tok)
         obj = self.schema.get(obj_tok.text)
         if obj is None:
-            raise _error(
-                self.soql,
+            raise self.error(
                 obj_tok.pos,
                 "INVALID_TYPE",
                 f"sObject type '{obj_tok.text}' is not supported. If you are attempting to use a custom "
-                "object, be sure to append the '__c' after the entity name. Please reference your WSDL "
-                "or the describe call for the appropriate names.",
+                f"object, be sure to append the '__c' after the entity name. {WSDL}",
             )
-        fields = tuple(self.field(obj, t) for t in names)
-        where = ['"isdeleted" = 0']
-        params: list[object] = []
-        if self.word("where"):
-            while True:
-                sql, p = self.condition(obj)
-                where.append(sql)
-                params.extend(p)
-                if not self.word("and"):
-                    break
-        order = ""
-        if self.word("order"):
-            self.expect("by")
-            f = self.field(obj, self.take())
-            direction = "ASC"
-            if self.word("desc"):
-                direction = "DESC"
-            else:
-                self.word("asc")
-            order = f" ORDER BY {f.column} {direction}"
-        limit = ""
-        if self.word("limit"):
-            t = self.take()
-            if t.kind != "num" or int(float(t.text)) < 0:
-                raise self.fail(t)
-            limit = f" LIMIT {int(t.text)}"
+        fields = tuple(self.path(obj, t) for t in items)
+        seen: set[str] = set()
+        for tok, f in zip(items, fields, strict=True):
+            if f.name.lower() in seen:
+                # Salesforce's answer, without the caret prefix ("FIELDS()", SOQL and SOSL reference,
+                # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_fields.htm).
+                raise QueryError("INVALID_FIELD", f"duplicate field selected: {f.name}")
+            seen.add(f.name.lower())
+            if f.compound and self.bulk:
+                self.refuse(tok, COMPOUND)  # the REST API returns compound fields as structures
+        where = None
+        if self.at("where"):
+            self.take()
+            where = self.condition(obj)
+        if self.at("group"):
+            group = self.take()
+            self.expect_word("by")
+            self.path(obj, self.take())
+            while self.at_op(","):
+                self.take()
+                self.path(obj, self.take())
+            self.refuse(group, RELATIONSHIPS)
+        order = self.order_by(obj) if self.at("order") else ()
+        limit = offset = None
+        if self.at("limit"):
+            self.take()
+            limit = self.count()
+        if self.at("offset"):
+            off = self.take()
+            offset = self.count()
+            if offset > MAX_OFFSET:
+                raise QueryError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            if self.bulk:
+                self.refuse(off, OFFSET)
         rest = self.peek()
         if rest is not None:
-            raise self.fail(rest)
-        if count_only:
-            sql = f"SELECT count(*) FROM {obj.table} WHERE {' AND '.join(where)}{limit}"
-        else:
-            cols = ", ".join(["id", *(f.column for f in fields)])
-            sql = (
-                f"SELECT {cols} FROM {obj.table} WHERE {' AND '.join(where)}{order or ' ORDER BY id'}{limit}"
-            )
-        return CompiledQuery(obj, fields, count_only, sql, tuple(params))
+            raise self.unexpected(rest)
+        if self.problem is not None:
+            raise bulk_error(self.problem)
+        return SoqlQuery(self.soql, obj, fields, where, order, limit, offset, count_only)
 
-    def field(self, obj: ObjectDef, t: _Tok) -> FieldDef:
-        fdef = obj.field(t.text) if t.kind == "word" else None
-        if fdef is None:
-            raise _error(
-                self.soql,
-                t.pos,
-                "INVALID_FIELD",
-                f"No such column '{t.text}' on entity '{obj.name}'. If you are attempting to use a custom "
-                "field, be sure to append the '__c' after the custom field name. Please reference your "
-                "WSDL or the describe call for the appropriate names.",
-            )
-        return fdef
+    def select_items(self) -> tuple[list[Tok], bool]:
+        items: list[Tok] = []
+        count_only = False
+        while True:
+            t = self.take()
+            if t.kind == "op" and t.text == "(":
+                self.skip_group()  # a parent-to-child subquery
+                self.refuse(t, RELATIONSHIPS)
+            elif t.is_word("typeof"):
+                while not self.take().is_word("end"):
+                    pass
+                self.refuse(t, TYPEOF)
+            elif t.kind == "word" and self.at_op("(") and t.low in AGGREGATES | {"fields"}:
+                self.take()
+                arg = None if self.at_op(")") else self.take()
+                self.expect_op(")")
+                if t.low == "fields":
+                    self.refuse(t, FIELDS)
+                elif t.low == "count" and arg is None and not items and not count_only:
+                    count_only = True
+                    if self.bulk:
+                        self.refuse(t, RELATIONSHIPS)
+                else:
+                    self.refuse(t, RELATIONSHIPS)
+                    alias = self.peek()
+                    if alias is not None and alias.kind == "word" and not alias.is_word("from"):
+                        self.take()
+            elif t.kind == "word" and not t.is_word("from"):
+                items.append(t)
+            else:
+                raise self.unexpected(t)
+            if not self.at_op(","):
+                return items, count_only
+            self.take()
 
-    def condition(self, obj: ObjectDef) -> tuple[str, list[object]]:
-        fdef = self.field(obj, self.take())
-        negate = self.word("not")
-        if self.word("in"):
-            self.expect("(")
-            values = [self.literal(fdef)]
-            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
-                self.i += 1
-                values.append(self.literal(fdef))
-            self.expect(")")
-            marks = ", ".join("?" * len(values))
-            return f"{fdef.column} {'NOT IN' if negate else 'IN'} ({marks})", values
-        if negate:
-            raise self.fail(self.toks[self.i - 1])
-        op_tok = self.take()
-        if op_tok.kind != "op" or op_tok.text in ("(", ")", ","):
-            raise self.fail(op_tok)
-        value = self.literal(fdef)
-        op = {"<>": "!="}.get(op_tok.text, op_tok.text)
-        if value is None:
-            if op == "=":
-                return f"{fdef.column} IS NULL", []
-            if op == "!=":
-                return f"{fdef.column} IS NOT NULL", []
-            raise self.fail(op_tok)
-        if op == "!=":
-            # SOQL's != also matches nulls
-            return f"({fdef.column} IS NULL OR {fdef.column} != ?)", [value]
-        return f"{fdef.column} {op} ?", [value]
-
-    def literal(self, fdef: FieldDef) -> object:
+    def count(self) -> int:
         t = self.take()
-        if t.kind == "str":
-            text = re.sub(r"\\(.)", r"\1", t.text[1:-1])
-            if fdef.type in ("id", "reference") and len(text) == 15:
-                return to_18(text) if is_valid_id(text) else text
-            return text
-        if t.kind == "num":
-            return float(t.text) if "." in t.text else int(t.text)
-        if t.kind == "dt":
-            if fdef.type == "datetime":
-                stored = to_utc_text(t.text)
-                if stored is None:
-                    raise self.fail(t)
-                return stored
-            return t.text
-        if t.kind == "word" and t.text.lower() in ("true", "false"):
-            return 1 if t.text.lower() == "true" else 0
-        if t.kind == "word" and t.text.lower() == "null":
-            return None
-        raise self.fail(t)
+        if t.kind != "num" or not t.text.isdigit():
+            raise self.unexpected(t)
+        return int(t.text)
+
+    def path(self, obj: ObjectDef, t: Tok) -> FieldPath:
+        """Resolve a field path against ``obj`` (INVALID_FIELD for what does not exist)."""
+        if t.kind != "word":
+            raise self.unexpected(t)
+        parts = t.text.split(".")
+        if len(parts) > 1 and parts[0].lower() == obj.name.lower():
+            parts = parts[1:]  # "Contact.LastName" FROM Contact
+        hops: list[FieldDef] = []
+        objects: list[ObjectDef] = []
+        cur = obj
+        for rel in parts[:-1]:
+            ref = cur.relationship(rel)
+            target = self.schema.get(ref.reference_to[0]) if ref is not None else None
+            if ref is None or target is None:
+                raise self.error(
+                    t.pos,
+                    "INVALID_FIELD",
+                    f"Didn't understand relationship '{rel}' in field path. If you are attempting to use a "
+                    "custom relationship, be sure to append the '__r' after the custom relationship name. "
+                    + WSDL,
+                )
+            hops.append(ref)
+            objects.append(target)
+            cur = target
+        name = parts[-1]
+        fdef = cur.field(name)
+        parts_of: tuple[FieldDef, ...] = ()
+        if fdef is None:
+            compound = compound_parts(cur, name)
+            if compound is None:
+                raise self.error(
+                    t.pos,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on entity '{cur.name}'. If you are attempting to use a custom "
+                    f"field, be sure to append the '__c' after the custom field name. {WSDL}",
+                )
+            canonical, kind, parts_of = compound
+            fdef = FieldDef(canonical, kind, canonical, createable=False, updateable=False)
+        return FieldPath(obj, tuple(hops), tuple(objects), fdef, parts_of)
+
+    def usable_path(self, obj: ObjectDef, verb: str) -> FieldPath:
+        """A path in WHERE or ORDER BY: compound fields and long text areas cannot be used there."""
+        t = self.take()
+        path = self.path(obj, t)
+        f = path.field
+        if path.compound or (f.type == "textarea" and f.length > LONG_TEXT):
+            # The platform's text, e.g. "field 'Description' can not be filtered in query call".
+            raise self.error(t.pos, "INVALID_FIELD", f"field '{f.name}' can not be {verb} in query call")
+        return path
+
+    # ----- WHERE -----------------------------------------------------------------------------
+    def condition(self, obj: ObjectDef) -> Cond:
+        """``a AND b ...`` or ``a OR b ...``; mixing the two needs parentheses, as in SOQL."""
+        first = self.unary(obj)
+        if not self.at("and", "or"):
+            return first
+        joiner = self.peek().low  # type: ignore[union-attr]
+        conds = [first]
+        while self.at(joiner):
+            self.take()
+            conds.append(self.unary(obj))
+        if self.at("or" if joiner == "and" else "and"):
+            raise self.unexpected(self.peek())
+        return And(tuple(conds)) if joiner == "and" else Or(tuple(conds))
+
+    def unary(self, obj: ObjectDef) -> Cond:
+        if self.at("not"):
+            self.take()
+            return Not(self.unary(obj))
+        if self.at_op("("):
+            self.take()
+            cond = self.condition(obj)
+            self.expect_op(")")
+            return cond
+        return self.simple(obj)
+
+    def simple(self, obj: ObjectDef) -> Cond:
+        path = self.usable_path(obj, "filtered")
+        negate = False
+        if self.at("not"):
+            self.take()
+            if not self.at("in"):
+                raise self.unexpected(self.peek())
+            negate = True
+        if self.at("in"):
+            self.take()
+            self.expect_op("(")
+            values = [self.literal(path)]
+            while self.at_op(","):
+                self.take()
+                values.append(self.literal(path))
+            self.expect_op(")")
+            return InList(path, tuple(values), negate)
+        if self.at("like"):
+            self.take()
+            pattern = self.take()
+            if pattern.kind != "str":
+                raise self.unexpected(pattern)
+            return Like(path, unescape(pattern.text, keep_wildcards=True))
+        op = self.take()
+        if op.kind != "op" or op.text in ("(", ")", ",", ":"):
+            raise self.unexpected(op)
+        value = self.literal(path)
+        if value is None and op.text not in ("=", "!=", "<>"):
+            raise self.unexpected(op)
+        return Compare(path, "!=" if op.text == "<>" else op.text, value)
+
+    def literal(self, path: FieldPath) -> object:
+        """A literal typed for the field: Salesforce refuses a quoted number, an unquoted text..."""
+        t = self.take()
+        fdef = path.field
+        if t.kind == "word" and t.low in DAY_SPANS and fdef.type in ("date", "datetime"):
+            n = None
+            if takes_number(t.low):
+                self.expect_op(":")
+                n = self.count()
+            return DaySpan(*date_span(t.low, n))
+        try:
+            return literal_value(t, fdef)
+        except LiteralError as exc:
+            if exc.unexpected:
+                raise self.unexpected(t) from None
+            raise self.error(t.pos, exc.code, exc.message) from None
+
+    # ----- ORDER BY --------------------------------------------------------------------------
+    def order_by(self, obj: ObjectDef) -> tuple[OrderKey, ...]:
+        self.take()
+        self.expect_word("by")
+        keys = []
+        while True:
+            path = self.usable_path(obj, "sorted")
+            desc = False
+            if self.at("desc", "asc"):
+                desc = self.take().low == "desc"
+            # SOQL's default: nulls first when ascending, last when descending.
+            nulls_first = not desc
+            if self.at("nulls"):
+                self.take()
+                which = self.take()
+                if not which.is_word("first", "last"):
+                    raise self.unexpected(which)
+                nulls_first = which.low == "first"
+            keys.append(OrderKey(path, desc, nulls_first))
+            if not self.at_op(","):
+                return tuple(keys)
+            self.take()
 
 
-def compile_query(schema: Schema, soql: str) -> CompiledQuery:
-    """Parse ``soql`` against ``schema``; raises ``QueryError`` for what the subset rejects."""
-    return _Parser(schema, soql.strip()).parse()
-
-
-def run_query(store: Store, soql: str) -> dict[str, Any]:
-    """Run ``soql``; the REST API's query answer (``totalSize``, ``done``, ``records``).
-
-    :raises QueryError: for what the subset rejects.
-    """
-    q = compile_query(store.schema, soql)
-    rows = store.fetchall(q.sql, q.params)
-    if q.count_only:
-        return {"totalSize": rows[0][0], "done": True, "records": []}
-    url = f"/services/data/v{LATEST_VERSION}/sobjects/{q.obj.name}/"
-    records = []
-    for row in rows:
-        rec: dict[str, Any] = {"attributes": {"type": q.obj.name, "url": url + row[0]}}
-        for fdef, value in zip(q.fields, row[1:], strict=True):
-            rec[fdef.name] = rest_value(fdef, value)
-        records.append(rec)
-    return {"totalSize": len(records), "done": True, "records": records}
+def parse_query(schema: Schema, soql: str, *, bulk: bool = False) -> SoqlQuery:
+    """Parse ``soql`` against ``schema``; raises ``QueryError`` for what is refused (see the module)."""
+    return _Parser(schema, soql.strip(), bulk).parse()

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._builtin import ADMIN_USERNAME, SEED_USERS
+from ._builtin import ADMIN_USERNAME, ORG_ID, ORGANIZATION, SEED_USERS
 from ._ids import POD, IdGenerator, counter_of
 from ._schema import TEXT_TYPES, FieldDef, ObjectDef, Schema
 from ._values import now_text
@@ -93,9 +93,16 @@ class Store:
     :param schema: the objects (one table each).
     :param path: an SQLite file that keeps the records across restarts; ``None`` keeps them in memory.
     :param admin_username: the Username of the running user (seeded if the database has no such user).
+    :param org_id: the Id of the org's one Organization record.
     """
 
-    def __init__(self, schema: Schema, path: str | None = None, admin_username: str = ADMIN_USERNAME) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        path: str | None = None,
+        admin_username: str = ADMIN_USERNAME,
+        org_id: str = ORG_ID,
+    ) -> None:
         self.schema = schema
         self.path = path
         self._lock = threading.RLock()
@@ -113,6 +120,7 @@ class Store:
                 self.seed_ids(obj.table)
             #: The running user: owner of new records, ``CreatedById`` of everything.
             self.admin_user_id = self._seed_users(admin_username)
+            self._seed_organization(org_id)
 
     # ------------------------------------------------------------------ plain statements
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
@@ -183,6 +191,19 @@ class Store:
                         f'CREATE INDEX IF NOT EXISTS "ix_{obj.name.lower()}_{fdef.name.lower()}" '
                         f"ON {obj.table} ({fdef.column}) WHERE {fdef.column} IS NOT NULL"
                     )
+
+    def _seed_organization(self, org_id: str) -> None:
+        org = self.schema.get("Organization")
+        if org is None or self._conn.execute(f"SELECT 1 FROM {org.table} LIMIT 1").fetchone():
+            return
+        now = now_text()
+        record = {**ORGANIZATION, "Id": org_id, "IsDeleted": 0, "CreatedDate": now, "LastModifiedDate": now}
+        record.update(SystemModstamp=now, CreatedById=self.admin_user_id, LastModifiedById=self.admin_user_id)
+        self._conn.execute(
+            f"INSERT INTO {org.table} ({', '.join(_quote(k.lower()) for k in record)}) "
+            f"VALUES ({', '.join('?' * len(record))})",
+            list(record.values()),
+        )
 
     def _seed_users(self, admin_username: str) -> str:
         user = self.schema.get("User")

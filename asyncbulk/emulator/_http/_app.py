@@ -7,6 +7,7 @@ from aiohttp import web
 from .._vocab import UPLOAD_MAX_BYTES
 from . import _ingest_routes as ingest
 from . import _org_routes as org
+from . import _query_routes as queries
 from . import _rest_routes as rest
 from ._front_door import add_limit_header, salesforce_front_door
 from ._oauth import oauth_routes
@@ -32,6 +33,8 @@ def build_app(state: EmulatorState) -> web.Application:
     jobs = base + "/jobs/ingest"
     job = jobs + "/{job_id:[0-9A-Za-z]+}"
     result_kinds = "|".join(ingest.RESULT_PATHS)
+    query_jobs = base + "/jobs/query"
+    query_job = query_jobs + "/{job_id:[0-9A-Za-z]+}"
     app.add_routes(
         [
             web.get("/services/data", rest.versions, name="versions"),
@@ -49,6 +52,19 @@ def build_app(state: EmulatorState) -> web.Application:
             web.get(base + "/sobjects/{object}/{record_id}{slash:/?}", org.sobject_record, name="record"),
             web.post(base + "/sobjects/{object}{slash:/?}", org.create_record, name="record_create"),
             web.get(base + "/query{slash:/?}", rest.query, name="query"),
+            web.get(base + "/queryAll{slash:/?}", rest.query_all, name="query_all"),
+            web.post(query_jobs + "{slash:/?}", queries.create_job, name="query_create"),
+            web.get(query_jobs + "{slash:/?}", queries.list_jobs, name="query_list"),
+            web.get(query_job + "{slash:/?}", queries.job_info, name="query_info"),
+            web.patch(query_job + "{slash:/?}", queries.abort_job, name="query_abort"),
+            web.delete(query_job + "{slash:/?}", queries.delete_job, name="query_delete"),
+            web.get(query_job + "/results{slash:/?}", queries.results, name="query_results"),
+            # The guide's example spells the next group's URL "resultpages".
+            web.get(
+                query_job + "/{pages:resultPages|resultpages}{slash:/?}",
+                queries.result_pages,
+                name="query_pages",
+            ),
             *emulator_routes(),
             web.get("/services/oauth2/userinfo", org.userinfo, name="userinfo"),
             web.post("/services/oauth2/userinfo", org.userinfo, name="userinfo_post"),
@@ -58,8 +74,10 @@ def build_app(state: EmulatorState) -> web.Application:
 
     async def start_jobs(app: web.Application) -> None:
         await state.jobs.start()
+        await state.queries.start()
 
     async def stop_jobs(app: web.Application) -> None:
+        await state.queries.close()
         await state.jobs.close()
 
     # Last: it is tried only for paths nothing else matches.

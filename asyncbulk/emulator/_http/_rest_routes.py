@@ -8,10 +8,10 @@ from aiohttp import web
 
 from .._data import QueryError
 from .._ingest import ApiError, not_found
-from .._vocab import DAILY_QUERY_FILE_STORAGE_MB, DAILY_QUERY_JOBS, LATEST_VERSION, REST_VERSIONS
+from .._vocab import DAILY_QUERY_FILE_STORAGE_MB, LATEST_VERSION, REST_VERSIONS
 from ._state import state_of
 
-__all__ = ["describe", "limits", "query", "release_name", "versions"]
+__all__ = ["describe", "limits", "query", "query_all", "release_name", "versions"]
 
 
 def release_name(version: str) -> str:
@@ -50,7 +50,10 @@ async def limits(request: web.Request) -> web.Response:
                 "Max": cfg.daily_record_limit,
                 "Remaining": cfg.daily_record_limit - used.records_used,
             },
-            "DailyBulkV2QueryJobs": {"Max": DAILY_QUERY_JOBS, "Remaining": DAILY_QUERY_JOBS},
+            "DailyBulkV2QueryJobs": {
+                "Max": cfg.daily_query_job_limit,
+                "Remaining": max(0, cfg.daily_query_job_limit - state.queries.created),
+            },
             "DailyBulkV2QueryFileStorageMB": {
                 "Max": DAILY_QUERY_FILE_STORAGE_MB,
                 "Remaining": DAILY_QUERY_FILE_STORAGE_MB,
@@ -61,18 +64,40 @@ async def limits(request: web.Request) -> web.Response:
 
 async def describe(request: web.Request) -> web.Response:
     """``GET sobjects/{object}/describe``."""
-    info = await asyncio.to_thread(state_of(request).org.describe, request.match_info["object"])
+    org = state_of(request).org
+    info = await asyncio.to_thread(
+        lambda: org.describe(request.match_info["object"], version=request.match_info["version"])
+    )
     if info is None:
         raise not_found()
     return web.json_response(info)
 
 
-async def query(request: web.Request) -> web.Response:
-    """``GET query?q=SOQL`` (a subset of SOQL)."""
+async def _query(request: web.Request, include_deleted: bool) -> web.Response:
     soql = request.query.get("q")
     if not soql:
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    org = state_of(request).org
+    version = request.match_info["version"]
     try:
-        return web.json_response(await asyncio.to_thread(state_of(request).org.query, soql))
+        if request.query.get("columns", "").lower() == "true":
+            # The column metadata instead of the records (what `sf data query` asks for to lay out
+            # its output; salesforcecli/plugin-data, src/commands/data/query.ts).
+            return web.json_response(await asyncio.to_thread(org.query_columns, soql))
+        answer = await asyncio.to_thread(
+            lambda: org.query(soql, version=version, include_deleted=include_deleted)
+        )
     except QueryError as exc:
         raise ApiError(400, exc.error_code, exc.message) from None
+    return web.json_response(answer)
+
+
+async def query(request: web.Request) -> web.Response:
+    """``GET query?q=SOQL[&columns=true]`` (a subset of SOQL)."""
+    return await _query(request, include_deleted=False)
+
+
+async def query_all(request: web.Request) -> web.Response:
+    """``GET queryAll?q=SOQL``: deleted records too ("QueryAll",
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm)."""
+    return await _query(request, include_deleted=True)

@@ -11,6 +11,7 @@ from .._config import EmulatorConfig, FaultConfig
 from .._data import Org
 from .._faults import FaultInjector
 from .._ingest import JobManager
+from .._query import QueryJobManager
 from .._vocab import JOB_KEY_PREFIX, JobState
 from ._oauth import TokenRegistry
 
@@ -28,6 +29,13 @@ STAT_KINDS = (
     "results",
     "delete",
     "query",
+    "query_create",
+    "query_list",
+    "query_info",
+    "query_abort",
+    "query_delete",
+    "query_results",
+    "query_pages",
     "other",
 )
 
@@ -45,6 +53,7 @@ class EmulatorState:
         self.org = org
         self.faults = FaultInjector(config.faults)
         self.jobs = JobManager(org, config, self.faults)
+        self.queries = QueryJobManager(org, config, self.faults)
         self.tokens = TokenRegistry(lifetime=config.token_lifetime, org_id=config.oauth.org_id)
         self.instance_url = instance_url
         #: The running user, the one id everywhere: tokens, userinfo, the ``id`` URL, ``createdById``.
@@ -72,6 +81,7 @@ class EmulatorState:
     def stats(self) -> dict[str, Any]:
         """Counters for tests (``GET /__emulator/stats``)."""
         jobs = self.jobs.list_jobs()
+        queries = self.queries.list_jobs()
         return {
             "requests": self.requests,
             "requests_by_kind": dict(self.by_kind),
@@ -81,6 +91,11 @@ class EmulatorState:
             "faults_injected": dict(self.faults.injected),
             "tokens_issued": self.tokens.issued,
             "jobs": {str(state): sum(1 for j in jobs if j.state is state) for state in JobState},
+            "query_jobs": {
+                str(state): sum(1 for j in queries if j.state is state)
+                for state in JobState
+                if state is not JobState.OPEN
+            },
         }
 
     def new_job_id(self) -> str:

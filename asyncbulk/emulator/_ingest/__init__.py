@@ -1,7 +1,7 @@
 """The ingest layer: Bulk jobs, their uploads and their batches, over the data layer's :class:`Org`."""
 
 from ._errors import ApiError, not_found
-from ._job import Job
+from ._job import Job, format_date
 from ._manager import JobManager
 
-__all__ = ["ApiError", "Job", "JobManager", "not_found"]
+__all__ = ["ApiError", "Job", "JobManager", "format_date", "not_found"]

@@ -459,11 +459,9 @@ def test_expired_session_is_refreshed_with_the_refresh_token(driver: Driver) -> 
         assert soql(emu, "SELECT LastName FROM Contact") == [{"LastName": "Refreshed"}]
 
 
-# Bulk API 2.0 query jobs (conn.bulk2.query): they fail until the emulator implements /jobs/query.
-WAITS_FOR_QUERY_JOBS = pytest.mark.xfail(strict=True, reason="waits for /jobs/query")
+# Bulk API 2.0 query jobs (conn.bulk2.query, QueryJobV2).
 
 
-@WAITS_FOR_QUERY_JOBS
 def test_bulk2_query_returns_the_stored_records(emu: EmulatorThread, js: JsForce) -> None:
     js.load(
         object="Contact", operation="insert", csv="FirstName,LastName\nAda,Lovelace\nAlan,Turing\n,Hopper\n"
@@ -476,7 +474,6 @@ def test_bulk2_query_returns_the_stored_records(emu: EmulatorThread, js: JsForce
     assert sorted(out["records"], key=lambda r: r["Id"]) == sorted(expected, key=lambda r: r["Id"])
 
 
-@WAITS_FOR_QUERY_JOBS
 def test_bulk2_query_all_includes_deleted_records(emu: EmulatorThread, js: JsForce) -> None:
     results = js.load(object="Contact", operation="insert", csv="LastName\nKeep\nDrop\n")
     drop = next(r["sf__Id"] for r in results["successfulResults"] if r["LastName"] == "Drop")
@@ -489,7 +486,6 @@ def test_bulk2_query_all_includes_deleted_records(emu: EmulatorThread, js: JsFor
     assert sorted(r["LastName"] for r in every["records"]) == ["Drop", "Keep"]
 
 
-@WAITS_FOR_QUERY_JOBS
 def test_query_job_low_level_steps(emu: EmulatorThread, js: JsForce) -> None:
     js.load(object="Account", operation="insert", csv="Name\nAcme\nGlobex\n")
     trace = steps(js.run("query.js", {"scenario": "steps", "soql": "SELECT Name FROM Account"}))

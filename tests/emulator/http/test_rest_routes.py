@@ -35,3 +35,41 @@ async def test_describe_and_query(api: Api) -> None:
     assert status == 200 and result["totalSize"] >= 2
     status, err, _ = await api.call("GET", "/query", params={"q": "SELEKT nothing"})
     assert status == 400 and isinstance(err, list) and err[0]["errorCode"]
+
+
+async def test_query_extras_the_cli_uses(api: Api) -> None:
+    info = await api.load(CONTACTS, object="Contact", operation="insert")
+    assert info["numberRecordsProcessed"] == 2
+    base = api.emulator.instance_url + "/services/data"
+    async with api.session.get(
+        f"{base}/v51.0/query", params={"q": "SELECT Id, Owner.Name FROM Contact"}
+    ) as resp:
+        records = (await resp.json())["records"]
+    assert records[0]["attributes"]["url"].startswith("/services/data/v51.0/sobjects/Contact/")
+    assert records[0]["Owner"]["Name"] == "Emulator Admin"
+    status, meta, _ = await api.call(
+        "GET", "/query", params={"q": "SELECT Id, Owner.Name FROM Contact", "columns": "true"}
+    )
+    assert status == 200 and "records" not in meta
+    assert [c["columnName"] for c in meta["columnMetadata"]] == ["Id", "Owner"]
+    assert meta["columnMetadata"][1]["joinColumns"][0]["columnName"] == "Name"
+    soql = (
+        "SELECT Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix, OrganizationType "
+        "FROM Organization"
+    )
+    status, org, _ = await api.call("GET", "/query", params={"q": soql})
+    assert status == 200 and org["totalSize"] == 1
+    assert org["records"][0]["attributes"]["url"].endswith(api.emulator.config.oauth.org_id)
+    async with api.session.get(f"{base}/v60.0/sobjects/Contact/describe") as resp:
+        assert (await resp.json())["urls"]["describe"] == "/services/data/v60.0/sobjects/Contact/describe"
+
+
+async def test_query_all_returns_deleted_records(api: Api) -> None:
+    await api.load(CONTACTS, object="Contact", operation="insert")
+    _, live, _ = await api.call("GET", "/query", params={"q": "SELECT Id FROM Contact"})
+    gone = live["records"][0]["Id"]
+    await api.load(f"Id\n{gone}\n".encode(), object="Contact", operation="delete")
+    _, after, _ = await api.call("GET", "/query", params={"q": "SELECT Id FROM Contact"})
+    status, every, _ = await api.call("GET", "/queryAll", params={"q": "SELECT Id, IsDeleted FROM Contact"})
+    assert after["totalSize"] == 1 and status == 200 and every["totalSize"] == 2
+    assert {r["Id"]: r["IsDeleted"] for r in every["records"]}[gone] is True
