@@ -16,7 +16,17 @@ from rich.table import Table
 from rich.text import Text
 
 from .._progress import ProgressEvent, ProgressSnapshot
-from ._text import event_note, format_count, format_duration, fraction, isatty, queued, render_line, time_left
+from ._text import (
+    event_note,
+    format_count,
+    format_duration,
+    fraction,
+    isatty,
+    queued,
+    rate,
+    render_line,
+    time_left,
+)
 
 __all__ = ["ProgressDisplay", "render_block"]
 
@@ -64,13 +74,9 @@ def render_block(
     if snap.records_skipped:
         outcome.append(f"{dot}{format_count(snap.records_skipped)} skipped", style="yellow")
     rows.add_row("outcome", outcome)
-    rows.add_row(
-        "speed",
-        _one_line(
-            f"{format_count(int(snap.rate))} rec/s{dot}elapsed {format_duration(snap.elapsed + since)}"
-            f"{dot}left {format_duration(time_left(snap, since))}"
-        ),
-    )
+    per_second, elapsed = format_count(int(rate(snap, since))), format_duration(snap.elapsed + since)
+    left = format_duration(time_left(snap, since))
+    rows.add_row("speed", _one_line(f"{per_second} rec/s{dot}elapsed {elapsed}{dot}left {left}"))
     if waiting is not None:
         # The one row that wraps: it says why nothing moves, and the user must read all of it.
         note = Text(waiting, style="yellow", overflow="fold")

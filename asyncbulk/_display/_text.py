@@ -14,6 +14,7 @@ __all__ = [
     "fraction",
     "isatty",
     "queued",
+    "rate",
     "render_line",
     "time_left",
 ]
@@ -55,10 +56,22 @@ def queued(snap: ProgressSnapshot) -> int:
     return max(0, min(snap.jobs_queued, snap.jobs_created - snap.jobs_in_progress - snap.jobs_done))
 
 
+def rate(snap: ProgressSnapshot, since: float) -> float:
+    """Records processed per second from the start to ``since`` seconds after the snapshot.
+
+    Counted to now, not to the last event: a real org reports progress a whole 10,000-record
+    batch at a time, and a rate frozen at the event after a jump would promise far too much.
+    """
+    elapsed = snap.elapsed + since
+    return snap.records_processed / elapsed if elapsed > 0 else 0.0
+
+
 def time_left(snap: ProgressSnapshot, since: float) -> float | None:
-    """Seconds left at the snapshot's rate, counted down by the ``since`` seconds gone since it."""
-    remaining = snap.remaining
-    return None if remaining is None else max(0.0, remaining - since)
+    """Seconds left at :func:`rate`, if it can be estimated."""
+    per_second = rate(snap, since)
+    if per_second <= 0 or snap.records_total <= 0:
+        return None
+    return max(0.0, (snap.records_total - snap.records_processed) / per_second)
 
 
 def _outcomes(snap: ProgressSnapshot) -> str:
@@ -70,7 +83,7 @@ def render_line(snap: ProgressSnapshot, *, title: str = "", since: float = 0.0) 
     """One plain line with every counter (for logs: no escape codes, no redraw).
 
     :param since: seconds since ``snap`` was taken: the elapsed time moves on by that much, the
-        time left counts down, and the rate stays the snapshot's (no event, no new records).
+        rate and the time left are counted to then.
     """
     total = format_count(snap.records_total) if snap.records_total else "?"
     parts = [
@@ -79,7 +92,7 @@ def render_line(snap: ProgressSnapshot, *, title: str = "", since: float = 0.0) 
         f"uploaded {format_count(snap.records_uploaded)}",
         f"jobs {queued(snap)} queued, {snap.jobs_in_progress} in progress, {snap.jobs_done} done",
         f"processed {format_count(snap.records_processed)} ({_outcomes(snap)})",
-        f"{format_count(int(snap.rate))} rec/s",
+        f"{format_count(int(rate(snap, since)))} rec/s",
         f"elapsed {format_duration(snap.elapsed + since)}",
         f"left {format_duration(time_left(snap, since))}",
     ]
