@@ -203,15 +203,15 @@ class ProgressDisplay:
         )
 
     def _new_live(self) -> Live:
-        # Stray prints to the same terminal go above the block instead of through it; a stream of
-        # the caller's own (a file, a test's) is left as it is.
-        ours = self.stream is sys.stderr or self.stream is sys.stdout
+        # Stray writes to the display's own stream (a warning on stderr) go above the block instead
+        # of through it. Only that stream: stdout may be a file the user redirected, and what is
+        # printed there must stay there.
         return Live(
             console=self._console,
             auto_refresh=False,
             transient=False,
-            redirect_stdout=ours,
-            redirect_stderr=ours,
+            redirect_stdout=self.stream is sys.stdout,
+            redirect_stderr=self.stream is sys.stderr,
         )
 
     def _draw(self, now: float) -> None:

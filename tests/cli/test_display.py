@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,21 @@ def test_closed_display_is_silent_and_an_unused_one_draws_nothing() -> None:
     display.tick()
     display.close()
     assert len(stream.getvalue()) == size
+
+
+def test_a_stray_write_to_the_same_terminal_goes_above_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock, stream = FakeClock(), FakeTty()
+    monkeypatch.setattr(sys, "stderr", stream)
+    stdout = sys.stdout
+    display = ProgressDisplay(sys.stderr, title="Contact insert", clock=clock)
+    display(ProgressEvent("validated", MIDWAY))
+    print("a warning from somewhere", file=sys.stderr)
+    assert sys.stdout is stdout  # stdout may be a file the user chose: never taken over
+    display.close()
+    assert sys.stderr is stream
+    screen = Screen(stream.getvalue()).text.splitlines()
+    assert screen[0] == "a warning from somewhere"
+    assert screen[1].startswith("Contact insert ━") and len(screen) == 6  # the block, whole, below
 
 
 def test_who_gets_a_live_block(monkeypatch: pytest.MonkeyPatch) -> None:
