@@ -186,8 +186,10 @@ class ProgressDisplay:
             self._live = self._new_live()
             self._live.start()
         if self._live is not None:
-            self._live.update(self._block(self._clock()))
-            self._live.stop()  # draws once more, leaves the block, shows the cursor again
+            # On a terminal stop() draws once more (leaving the block, showing the cursor again); in
+            # a notebook it does not, so the cell would keep the last throttled frame.
+            self._live.update(self._block(self._clock()), refresh=self._console.is_jupyter)
+            self._live.stop()
 
     # -- drawing -------------------------------------------------------------------------------------
 

@@ -9,12 +9,15 @@ instead of passing unseen.
 
 from __future__ import annotations
 
+import importlib.machinery
 import io
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
+import rich.console
 
 from asyncbulk._display import (
     ProgressDisplay,
@@ -231,6 +234,67 @@ def test_a_stray_write_to_the_same_terminal_goes_above_the_block(monkeypatch: py
     screen = Screen(stream.getvalue()).text.splitlines()
     assert screen[0] == "a warning from somewhere"
     assert screen[1].startswith("Contact insert ━") and len(screen) == 6  # the block, whole, below
+
+
+class Notebook:
+    """Stand-ins for IPython's ``display`` and ipywidgets' ``Output``, as a notebook cell shows them."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        notebook = self
+
+        class Output:
+            def __enter__(self) -> Output:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                pass
+
+            def clear_output(self, wait: bool = False) -> None:
+                notebook.shown.clear()
+
+        def display(obj: object) -> None:
+            text = getattr(obj, "text", None)
+            if isinstance(text, str):
+                notebook.shown.append(text)
+
+        self.modules = {
+            "IPython": _module("IPython"),
+            "IPython.display": _module("IPython.display", display=display),
+            "ipywidgets": _module("ipywidgets", Output=Output),
+        }
+
+    @property
+    def text(self) -> str:
+        return Screen("".join(self.shown)).text  # the text form carries the styles as SGR codes
+
+
+def _module(name: str, **attrs: object) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    for key, value in attrs.items():
+        setattr(module, key, value)
+    return module
+
+
+def test_in_jupyter_the_block_is_drawn_in_the_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = Notebook()
+    for name, module in notebook.modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    clock, stream = FakeClock(), io.StringIO()  # a kernel's stderr is no terminal
+    display = ProgressDisplay(stream, title="Contact insert", clock=clock)
+    assert display.tty
+    display(ProgressEvent("validated", MIDWAY))
+    assert "records  120,000/200,000 read · 100,000 uploaded" in notebook.text
+    clock.now += 0.01
+    done = ProgressSnapshot(records_total=200_000, records_processed=200_000, records_failed=3, elapsed=8.0)
+    display(ProgressEvent("job_progress", done))  # throttled: not drawn yet
+    display.close()
+    assert "200,000/200,000 processed" in notebook.text  # the cell ends showing the end
+    assert stream.getvalue() == ""
+    monkeypatch.delitem(sys.modules, "ipywidgets")  # without it rich cannot draw a live block
+    assert not ProgressDisplay(io.StringIO()).tty
 
 
 def test_who_gets_a_live_block(monkeypatch: pytest.MonkeyPatch) -> None:
