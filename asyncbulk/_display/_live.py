@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -32,6 +32,7 @@ __all__ = ["ProgressDisplay", "render_block"]
 
 #: Events drawn at once whatever the throttle says: they change what the user must know.
 _URGENT = frozenset({"validated", "waiting", "finished"})
+_MIN_BAR, _MAX_BAR = 10, 40
 
 
 def render_block(
@@ -51,14 +52,11 @@ def render_block(
     """
     dot = " · "
     total = format_count(snap.records_total) if snap.records_total else "?"
-    head = Table.grid(padding=(0, 1))
-    head.add_column(no_wrap=True)
-    head.add_column(width=40, no_wrap=True)
-    head.add_column(no_wrap=True)
-    head.add_row(
-        Text(title, style="bold"),
-        ProgressBar(total=max(1, snap.records_total), completed=snap.records_processed, width=40),
-        Text(f"{fraction(snap):4.0%}  {format_count(snap.records_processed)}/{total} processed"),
+    head = _Head(
+        title,
+        f"{fraction(snap):4.0%}",
+        f"{format_count(snap.records_processed)}/{total} processed",
+        ProgressBar(total=max(1, snap.records_total), completed=snap.records_processed),
     )
     rows = Table.grid(padding=(0, 2))
     # The labels keep their width when the waiting row wraps (rich would squeeze them first).
@@ -84,6 +82,24 @@ def render_block(
             note.append(f"{dot}for {format_duration(waited)}", style="dim")
         rows.add_row(Text("waiting", style="bold yellow"), note)
     return Group(head, rows)
+
+
+class _Head:
+    """The title, the bar and how far it is; on a narrow terminal the bar gives up its width first,
+    then the counts (the percentage stays)."""
+
+    def __init__(self, title: str, percent: str, counts: str, bar: ProgressBar) -> None:
+        self.title, self.percent, self.counts, self.bar = title, percent, counts, bar
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = options.max_width - len(self.title) - 2  # two blanks between the three cells
+        tail = f"{self.percent}  {self.counts}"
+        if room - len(tail) < _MIN_BAR:
+            tail = self.percent
+        self.bar.width = max(_MIN_BAR, min(_MAX_BAR, room - len(tail)))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(Text(self.title, style="bold", no_wrap=True), self.bar, _one_line(tail))
+        yield grid
 
 
 def _one_line(text: str) -> Text:

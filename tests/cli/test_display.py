@@ -165,6 +165,20 @@ def test_terminal_block_shows_every_counter() -> None:
     assert len(Screen(stream.getvalue()).text.splitlines()) == 5  # the block stays, drawn in place
 
 
+@pytest.mark.parametrize("columns", [44, 60, 80])
+def test_a_narrow_terminal_keeps_the_title_and_the_percentage(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    stream = FakeTty()
+    display = ProgressDisplay(stream, title="Contact insert (demo)", clock=FakeClock())
+    display(ProgressEvent("validated", MIDWAY))
+    screen = Screen(stream.getvalue()).text.splitlines()
+    assert re.fullmatch(r"Contact insert \(demo\) [━╸╺]+ +49%.*", screen[0]), screen[0]
+    assert all(len(line) <= columns for line in screen)
+    assert len(screen) == 5  # nothing wrapped: the block keeps its shape
+
+
 def test_a_wait_is_shown_at_once_with_its_reason_and_cleared_by_the_next_event() -> None:
     clock, stream = FakeClock(), FakeTty()
     display = ProgressDisplay(stream, title="Contact insert", clock=clock)
