@@ -42,6 +42,7 @@ def render_block(
     since: float = 0.0,
     waiting: str | None = None,
     waited: float = 0.0,
+    unicode: bool = True,
 ) -> RenderableType:
     """The live block: a bar, then records, jobs, outcomes and speed, and why a request waits.
 
@@ -49,8 +50,10 @@ def render_block(
     :param since: as in :func:`render_line`.
     :param waiting: the message of the ``waiting`` event in force, if any.
     :param waited: seconds since that event.
+    :param unicode: separate with ``·``; with ``|`` for a terminal that cannot encode it (rich
+        then draws the bar in ASCII too).
     """
-    dot = " · "
+    dot = " · " if unicode else " | "
     total = format_count(snap.records_total) if snap.records_total else "?"
     head = _Head(
         title,
@@ -156,6 +159,10 @@ class ProgressDisplay:
                 markup=False,
             )
         self._console = console
+        encoding = (getattr(stream, "encoding", None) or "ascii").lower().replace("_", "-")
+        #: Whether the stream can take the block's ``·`` (and rich's bar characters); a notebook
+        #: gets rich's HTML, whatever its stream.
+        self.unicode = console.is_jupyter or encoding in ("utf-8", "utf8")
         self._live: Live | None = None
         self.snapshot: ProgressSnapshot | None = None
         self._snapshot_at = 0.0
@@ -217,7 +224,12 @@ class ProgressDisplay:
         assert self.snapshot is not None
         message, waited = (None, 0.0) if self._waiting is None else (self._waiting[0], now - self._waiting[1])
         return render_block(
-            self.snapshot, title=self.title, since=self._since(now), waiting=message, waited=waited
+            self.snapshot,
+            title=self.title,
+            since=self._since(now),
+            waiting=message,
+            waited=waited,
+            unicode=self.unicode,
         )
 
     def _new_live(self) -> Live:

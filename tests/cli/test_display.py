@@ -179,6 +179,18 @@ def test_a_narrow_terminal_keeps_the_title_and_the_percentage(
     assert len(screen) == 5  # nothing wrapped: the block keeps its shape
 
 
+def test_a_terminal_that_cannot_encode_the_dots_gets_ascii() -> None:
+    stream = FakeTty()
+    stream.encoding = "ascii"  # type: ignore[misc]
+    display = ProgressDisplay(stream, title="Contact insert", clock=FakeClock())
+    assert display.tty and not display.unicode
+    display(ProgressEvent("validated", MIDWAY))
+    display.close()
+    assert stream.getvalue().isascii()
+    screen = Screen(stream.getvalue()).text.splitlines()
+    assert screen[0].startswith("Contact insert -") and screen[1].endswith("read | 100,000 uploaded")
+
+
 def test_a_wait_is_shown_at_once_with_its_reason_and_cleared_by_the_next_event() -> None:
     clock, stream = FakeClock(), FakeTty()
     display = ProgressDisplay(stream, title="Contact insert", clock=clock)
