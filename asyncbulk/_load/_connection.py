@@ -204,6 +204,8 @@ class Connection:
             if found is None:
                 return _nothing_found(options, Path(out_dir))
             source = found
+            # Resuming a load by query whose load half never began: it begins now.
+            resume = resume and Folders(Path(out_dir)).journal.exists()
         run = LoadRun(
             self.client,
             source,
@@ -293,6 +295,8 @@ class Connection:
             query = Query(
                 str(history.start.options.get("soql")), bool(history.start.options.get("query_all"))
             )
+            # The extract is continued (from its journal); the load after it starts afresh: it
+            # never began, or its journal would be there.
             return await self.load_with(query, options, out_dir=out_dir, progress=progress, resume=True)
         history_load = await files.run(lambda: replay(folders.journal))
         start = history_load.start
