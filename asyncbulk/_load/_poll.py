@@ -203,8 +203,14 @@ class Poller:
         # two looks at a job in progress tell its pace.
         if processed > watch.processed and watch.observed_at and watch.state is JobState.IN_PROGRESS:
             own_rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
+        stalled = processed <= watch.processed and state == watch.state and watch.observed_at > 0
         if own_rate > 0:
             eta: float | None = (watch.records - processed) / own_rate + self._config.minimum
+        elif stalled and watch.state is JobState.IN_PROGRESS:
+            # No progress since the last look at a job in progress (orgs report in steps): an
+            # estimate from the org's pace would only repeat the poll that just found nothing, so
+            # wait a little longer than the gap between the last two looks.
+            eta = max(now - watch.observed_at, self._config.minimum) * self._config.factor
         else:
             eta = self._eta_for(backlog)
         if eta is not None:
