@@ -133,7 +133,17 @@ class ExtractRun:
                     listed = PagesListed(first=0, locators=group.locators, next_url=group.next_url)
                     await self._record(listed)
                     history.add(listed)
-            self.progress.set(records_total=history.completed.rows, jobs_done=1, jobs_in_progress=0)
+            # Shown with a load's counters: the job's rows as the total, the rows written so far as
+            # "read", the one query job as the one chunk.
+            self.progress.set(
+                records_total=history.completed.rows,
+                chunks_total=1,
+                jobs_created=1,
+                jobs_queued=0,
+                jobs_in_progress=0,
+                jobs_done=1,
+                records_processed=history.completed.rows,
+            )
             await self.progress.emit("validated")
             rows, pages = await self._download(job_id, version, history)
             if rows != history.completed.rows:
@@ -291,6 +301,7 @@ class ExtractRun:
         written = history.last_written
         index = written.index + 1 if written else 0
         rows = written.rows_so_far if written else 0
+        self.progress.update(records_read=rows, records_merged=rows)  # written before a crash
         if written is not None and written.next_locator is None and not state.parallel:
             state.last = written.index
         if state.parallel and state.listed_through < 0:
@@ -342,7 +353,7 @@ class ExtractRun:
                     )
                 )
                 await self._thread(functools.partial(path.unlink, missing_ok=True))
-                self.progress.update(records_merged=page.records, chunks_total=1)
+                self.progress.update(records_merged=page.records, records_read=page.records)
                 await self.progress.emit("results_merged", chunk=index, job_id=job_id)
                 done.pop(index)
                 index += 1
