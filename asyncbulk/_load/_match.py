@@ -13,9 +13,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
+from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +38,9 @@ if csv.field_size_limit() < RECORD_MAX_BYTES:
 _NUMBER_TYPES = {"int", "double", "currency", "percent", "long"}
 _ID_TYPES = {"id", "reference"}
 _TRUE = {"true", "1", "yes", "y", "on"}
+# Rows indexed (and result rows matched) per step: large enough that the per-step Python cost
+# vanishes, small enough that a step's lists stay a few MB.
+_BATCH = 8192
 
 
 def _norm_bool(value: str) -> str:
@@ -130,7 +136,7 @@ class RowIndex:
         #: results matched every record once (see :meth:`ResultMerger.merge_job`).
         self.sum1 = 0
         self.sum2 = 0
-        self._numbers: list[Iterable[int]] = []
+        self._numbers: list[array[int]] = []
 
     @staticmethod
     def _add(table: dict[int, int | list[int]], key: int, record: int) -> None:
@@ -147,28 +153,44 @@ class RowIndex:
         self.extend([row], [record])
 
     def extend(self, rows: Iterable[Sequence[str]], records: Iterable[int]) -> None:
-        """Index input ``rows`` as the records numbered ``records`` (a tight loop: the merge's hot path)."""
+        """Index input ``rows`` as the records numbered ``records`` (the merge's hot path).
+
+        Rows are taken a batch at a time and every per-row step (tuple, hash, dict insert, the
+        sums) runs inside C-level ``map``/``dict``/``sum`` calls: the cProfile of the old per-row
+        Python loop showed about 2.4 us per row spent in the interpreter, for work that is a hash
+        and a dict insert. Only a batch that holds identical rows (or a row already indexed) takes
+        the per-row path, which keeps every candidate record.
+        """
         exact = self._exact
-        add = self._add
         loose = self._loose
-        count = sum1 = sum2 = 0
-        numbers = []
-        for record, row in zip(records, rows, strict=False):
-            key = hash(tuple(row))
-            if key in exact:
-                add(exact, key, record)
+        numbers_iter = iter(records)
+        rows_iter = iter(rows)
+        while True:
+            batch = list(islice(rows_iter, _BATCH))
+            if not batch:
+                break
+            numbers = list(islice(numbers_iter, len(batch)))
+            if len(numbers) < len(batch):
+                del batch[len(numbers) :]  # zip() semantics: stop at the shorter input
+            keys = list(map(hash, map(tuple, batch)))
+            fresh = dict(zip(keys, numbers, strict=True))
+            if len(fresh) == len(keys) and exact.keys().isdisjoint(fresh):
+                exact.update(fresh)
             else:
-                exact[key] = record
-            if loose is not None:
-                self._add_loose(loose, row, record)
-            count += 1
-            sum1 += record
-            sum2 += record * record
-            numbers.append(record)
-        self.count += count
-        self.sum1 += sum1
-        self.sum2 += sum2
-        self._numbers.append(numbers)
+                for key, record in zip(keys, numbers, strict=True):
+                    self._add(exact, key, record)
+            if loose is not None and (
+                not self._normalizer.trivial or any(map(operator.contains, batch, repeat("#N/A")))
+            ):
+                for row, record in zip(batch, numbers, strict=True):
+                    self._add_loose(loose, row, record)
+            self.count += len(numbers)
+            self.sum1 += sum(numbers)
+            self.sum2 += sum(map(operator.mul, numbers, numbers))
+            # 8 bytes a record (an int object and a list slot would be about 36).
+            self._numbers.append(array("q", numbers))
+            if len(numbers) < _BATCH:
+                break
 
     def _add_loose(self, loose: dict[int, int | list[int]], row: Sequence[str], record: int) -> None:
         # With text columns only, the normalised key equals the exact one unless a cell is
@@ -188,6 +210,16 @@ class RowIndex:
     def records(self) -> list[int]:
         """Every record number indexed."""
         return [n for part in self._numbers for n in part]
+
+    @property
+    def unique(self) -> bool:
+        """No two indexed rows have the same values: every exact match names one record."""
+        # A key holding several records takes one dict entry for all of them.
+        return len(self._exact) == self.count
+
+    def lookup_exact(self, keys: Iterable[int]) -> list[int | list[int] | None]:
+        """The exact matches of many rows at once, by their keys (``hash(tuple(values))``)."""
+        return list(map(self._exact.get, keys))
 
     def lookup(self, values: Sequence[str]) -> int | list[int] | None:
         """The record (or the candidate records) whose values are ``values``."""
