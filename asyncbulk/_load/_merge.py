@@ -10,6 +10,7 @@ one of their numbers.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ from .._config import LineEnding
 from .._csv import csv_writer
 from ._match import RowIndex, read_csv
 from ._naming import naming
-from ._rawcsv import read_blocks
+from ._rawcsv import block_keys, read_blocks, row_key
 
 __all__ = ["MERGED_FILES", "OUR_COLUMNS", "MergeCounts", "ResultMerger", "RetryRow", "SkippedRecord"]
 
@@ -276,23 +277,29 @@ class ResultMerger:
             )
             written = 0
             first = True
-            for rows, raws in read_blocks(paths.get(kind), delimiter):
+            for block in read_blocks(paths.get(kind), delimiter):
                 if first:  # the header
-                    del rows[0], raws[0]
+                    block.drop_first()
                     first = False
-                if not rows:
+                if not block.raws:
                     continue
-                skip = kind.sf_columns
-                keys = list(map(hash, map(tuple, map(operator.itemgetter(slice(skip, None)), rows))))
+                keys = block_keys(block, kind.sf_columns)
+                rows = None
+                if keys is None:
+                    rows = list(csv.reader(block.texts(), delimiter=delimiter, strict=True))
+                    keys = [row_key(row[kind.sf_columns :]) for row in rows]
                 found = index.lookup_exact(keys)
                 if not holding and index.unique and None not in found:
                     # Every row of the block is an exact, single match: the common case, done in
                     # C-level maps (the per-row loop below cost about 1.4 us a row).
-                    written += self._write_exact(kind, job_id, found, raws)  # type: ignore[arg-type]
+                    written += self._write_exact(kind, job_id, found, block.raws)  # type: ignore[arg-type]
                     tally.add_exact(found)  # type: ignore[arg-type]
                     continue
+                texts = block.texts()
+                if rows is None:
+                    rows = list(csv.reader(texts, delimiter=delimiter, strict=True))
                 written += self._write_rows(
-                    kind, job_id, index, rows, raws, found, counts, tally,
+                    kind, job_id, index, rows, texts, found, counts, tally,
                     retry_codes if holding else None, retry_rows, retry_unprocessed,
                 )  # fmt: skip
             if kind is ResultKind.SUCCESSFUL:
@@ -308,15 +315,18 @@ class ResultMerger:
             counts.missing = self._missing(index, delimiter, paths, seen)
         return counts
 
-    def _write_exact(self, kind: ResultKind, job_id: str, found: list[int], raws: list[str]) -> int:
+    def _write_exact(self, kind: ResultKind, job_id: str, found: list[int], raws: list[bytes]) -> int:
         """Write a block whose rows all matched one record exactly; return how many."""
-        eol = self._eol
-        if not raws[-1].endswith(eol) or (eol != "\n" and not all(map(str.endswith, raws, repeat(eol)))):
+        eol = self._eol.encode()
+        if not all(map(bytes.endswith, raws, repeat(eol))):
             raws = [raw if raw.endswith(eol) else raw + eol for raw in raws]
         d = self._delimiter
-        # str.format via map: job ids and delimiters hold no braces, but escape them all the same.
-        lead = (d + job_id + d + "exact" + d).replace("{", "{{").replace("}", "}}")
-        self._handles[kind].write("".join(map(("{}" + lead + "{}").format, found, raws)))
+        # bytes %-formatting via map, all in C; a % in the job id must not be read as a format.
+        lead = (d + job_id + d + "exact" + d).replace("%", "%%").encode()
+        handle = self._handles[kind]
+        # The rows' bytes go straight to the file's buffer, after whatever text it holds.
+        handle.flush()
+        handle.buffer.write(b"".join(map((b"%d" + lead + b"%b").__mod__, zip(found, raws, strict=True))))  # type: ignore[attr-defined]
         return len(raws)
 
     def _write_rows(

@@ -1,0 +1,99 @@
+"""Match keys from raw CSV bytes equal the keys of the csv module's values, however quoted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+import pytest
+
+from asyncbulk._load._match import Normalizer, RowIndex, iter_range_rows
+from asyncbulk._load._rawcsv import block_keys, raws_of, read_blocks, records_of, row_key
+
+ROWS = [
+    ["plain", "row", "1"],
+    ["with, comma", 'a "quote"', ""],
+    ["multi\nline", "", "x"],
+    ["", "", ""],
+    ['""', '"', "end\r\nwith crlf inside"],
+    ["Nguyễn — ü", "tab\there", "semi;colon"],
+    ["trailing space ", " lead", "#N/A"],
+]
+
+
+def render(rows: list[list[str]], *, quoting: int, eol: str, delimiter: str = ",") -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator=eol, quoting=quoting).writerows(rows)
+    return out.getvalue().encode()
+
+
+def keys_of(data: bytes, delimiter: str = ",", skip: int = 0, block_size: int = 1 << 20) -> list[int]:
+    keys: list[int] = []
+    stream = io.BytesIO(data)
+    for block in records_of(stream.read, delimiter, block_size=block_size):
+        found = block_keys(block, skip)
+        assert found is not None
+        keys += found
+    return keys
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("delimiter", [",", "\t", ";"])
+def test_raw_keys_equal_value_keys(quoting: int, eol: str, delimiter: str) -> None:
+    data = render(ROWS, quoting=quoting, eol=eol, delimiter=delimiter)
+    assert keys_of(data, delimiter) == [row_key(row) for row in ROWS]
+    # The file's last record without a line ending.
+    assert keys_of(data[: -len(eol)], delimiter) == [row_key(row) for row in ROWS]
+
+
+def test_quoting_styles_meet_and_sf_columns_are_skipped() -> None:
+    minimal = render(ROWS, quoting=csv.QUOTE_MINIMAL, eol="\n")
+    results = render([["001", 'E:"x", y', *row] for row in ROWS], quoting=csv.QUOTE_ALL, eol="\n")
+    assert keys_of(results, skip=2) == keys_of(minimal)
+
+
+def test_different_values_get_different_keys() -> None:
+    rows = [["a,b"], ["a", "b"], ["a\nb"], ['a"b'], ["ab"], ["a", "", "b"], ["a", "\nb"], ["a\n", "b"]]
+    keys = keys_of(render(rows, quoting=csv.QUOTE_MINIMAL, eol="\n"))
+    assert len(set(keys)) == len(rows)
+    assert keys == [row_key(row) for row in rows]
+
+
+def test_small_blocks_cut_only_at_record_ends() -> None:
+    rng = random.Random(3)
+    rows = [[rng.choice(["x", "a,b", "q\"q", "l\nl", "", "é"]) for _ in range(4)] for _ in range(300)]
+    data = render(rows, quoting=csv.QUOTE_MINIMAL, eol="\r\n")
+    for size in (1, 7, 64, 1000):
+        assert keys_of(data, block_size=size) == [row_key(row) for row in rows]
+
+
+def test_raws_are_the_records_byte_for_byte(tmp_path: Path) -> None:
+    data = render(ROWS, quoting=csv.QUOTE_MINIMAL, eol="\r\n")
+    path = tmp_path / "r.csv"
+    path.write_bytes(data)
+    raws = [raw for block in read_blocks(path, ",") for raw in raws_of(block, ",")]
+    assert b"".join(raws) == data
+    assert [next(csv.reader([raw.decode()])) for raw in raws] == ROWS
+
+
+def test_a_nul_byte_takes_the_csv_module_path() -> None:
+    [block] = records_of(io.BytesIO(b'a,"b\x00"\nc,d\n').read, ",")
+    assert block_keys(block) is None
+    assert block.raws == [b'a,"b\x00"\n', b"c,d\n"]
+
+
+def test_index_of_a_range_matches_parsed_rows(tmp_path: Path) -> None:
+    data = b"H1,H2,H3\n" + render(ROWS, quoting=csv.QUOTE_MINIMAL, eol="\n")
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    start = data.index(b"\n") + 1
+    index = RowIndex(Normalizer(["H1", "H2", "H3"]))
+    index.extend(iter_range_rows(path, start, len(data) - start, ","), range(1, 100))
+    assert [index.lookup(row) for row in ROWS] == list(range(1, len(ROWS) + 1))
+    assert index.count == len(ROWS) and index.unique
+    assert index.lookup(["", "", "", ""]) is None
+    # The same range, parsed row by row as before.
+    assert list(iter_range_rows(path, start, len(data) - start, ",")) == ROWS
