@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import compress, repeat
 from pathlib import Path
 
-from .._csv._records import last_record_end
+from .._csv import last_record_end
 
 __all__ = ["RESULT_BLOCK_SIZE", "Block", "block_keys", "raws_of", "read_blocks", "records_of", "row_key"]
 
@@ -90,6 +90,10 @@ def block_keys(block: Block, skip: int = 0) -> list[int] | None:
 
 
 def _block(data: bytes, delimiter: bytes, *, raws: bool) -> Block:
+    if raws and data.startswith(b'"') and b"\x00" not in data:
+        quoted = _all_quoted(data, delimiter)
+        if quoted is not None:
+            return Block(data, *quoted)
     parts = data.split(b'"')
     if b"\x00" in data or len(parts) % 2 == 0:
         return Block(data, _lines_by_parity(data), None)
@@ -116,6 +120,43 @@ def _block(data: bytes, delimiter: bytes, *, raws: bool) -> Block:
     if len(canon) != len(records):  # pragma: no cover - both count the line ends outside quotes
         return Block(data, records, None)
     return Block(data, records, canon)
+
+
+def _all_quoted(data: bytes, delimiter: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """(raws, canon) of a block in Salesforce's result form, or None if it is not in that form.
+
+    Every value quoted (``"a","b""c"`` LF ``"d","e"``): without the first and last quote of the
+    block, values are separated by ``","`` and records by ``"`` LF ``"``, so a few replaces and
+    splits of the whole block find them (the generic way replaces in each of the 30-odd pieces
+    between quotes of such a record). A value that itself holds those sequences would be cut
+    wrongly; that always leaves a lone quote or a different number of values per record, which
+    is checked, and such a block takes the generic way.
+    """
+    eol = b"\r\n" if b'"\r\n"' in data or data.endswith(b'"\r\n') else b"\n"
+    if data.endswith(b'"' + eol):
+        body, tail = data[1 : -1 - len(eol)], False
+    elif data.endswith(b'"'):
+        body, tail = data[1:-1], True
+    else:
+        return None
+    sep = b'"' + eol + b'"'
+    if delimiter + sep in body:
+        return None  # a value that ends with the delimiter, or is a lone line ending: look closer
+    fields = body.replace(b'"' + delimiter + b'"', _FIELD)
+    if b'"' in fields.replace(sep, b"\x00\x02").replace(b'""', b""):
+        return None
+    canon = fields.split(sep)
+    per_record = canon[0].count(_FIELD)
+    if fields.count(_FIELD) != len(canon) * per_record:
+        return None
+    if b'""' in fields:
+        canon = list(map(bytes.replace, canon, repeat(b'""'), repeat(b'"')))
+    raws = list(map((b'"%b"' + eol).__mod__, body.split(sep)))
+    if len(raws) != len(canon):
+        return None
+    if tail:
+        raws[-1] = raws[-1][: -len(eol)]
+    return raws, canon
 
 
 def raws_of(block: Block, delimiter: str) -> list[bytes]:

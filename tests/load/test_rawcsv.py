@@ -64,7 +64,7 @@ def test_different_values_get_different_keys() -> None:
 
 def test_small_blocks_cut_only_at_record_ends() -> None:
     rng = random.Random(3)
-    rows = [[rng.choice(["x", "a,b", "q\"q", "l\nl", "", "é"]) for _ in range(4)] for _ in range(300)]
+    rows = [[rng.choice(["x", "a,b", 'q"q', "l\nl", "", "é"]) for _ in range(4)] for _ in range(300)]
     data = render(rows, quoting=csv.QUOTE_MINIMAL, eol="\r\n")
     for size in (1, 7, 64, 1000):
         assert keys_of(data, block_size=size) == [row_key(row) for row in rows]
@@ -97,3 +97,33 @@ def test_index_of_a_range_matches_parsed_rows(tmp_path: Path) -> None:
     assert index.lookup(["", "", "", ""]) is None
     # The same range, parsed row by row as before.
     assert list(iter_range_rows(path, start, len(data) - start, ",")) == ROWS
+
+
+TRICKY = [",", "\n", "\r\n", '","', '"\n"', 'a","b', '"', '""', "a,", ",a", "\na", "a\n", "", "x"]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("value", TRICKY)
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_salesforce_quoted_results_with_tricky_values(eol: str, value: str, position: int) -> None:
+    """Every value quoted, as Salesforce writes results: keys and raws agree with the csv module."""
+    rows = [["001", "true", "a", "b", "c"] for _ in range(3)]
+    rows[1][2 + position] = value
+    data = render(rows, quoting=csv.QUOTE_ALL, eol=eol)
+    for cut in (data, data[: -len(eol)]):
+        blocks = list(records_of(io.BytesIO(cut).read, ","))
+        raws = [raw for block in blocks for raw in block.raws]
+        assert keys_of(cut, skip=2) == [row_key(row[2:]) for row in rows]
+        assert b"".join(raws) == cut
+        assert [next(csv.reader([raw.decode()])) for raw in raws] == rows
+
+
+def test_salesforce_quoted_results_take_the_fast_way() -> None:
+    from asyncbulk._load._rawcsv import _all_quoted
+
+    rows = [["001", "true", *row] for row in ROWS]
+    data = render(rows, quoting=csv.QUOTE_ALL, eol="\n")
+    found = _all_quoted(data, b",")
+    assert found is not None
+    raws, _ = found
+    assert b"".join(raws) == data
