@@ -24,7 +24,7 @@ from .._config import LineEnding
 from .._csv import csv_writer
 from ._match import RowIndex, read_csv
 from ._naming import naming
-from ._rawcsv import block_keys, read_blocks, row_key
+from ._rawcsv import Block, block_keys, read_blocks, row_key
 
 __all__ = ["MERGED_FILES", "OUR_COLUMNS", "MergeCounts", "ResultMerger", "RetryRow", "SkippedRecord"]
 
@@ -293,7 +293,7 @@ class ResultMerger:
                     # Every row of the block is an exact, single match: the common case, done in
                     # C-level maps (the per-row loop below cost about 1.4 us a row). Identical
                     # input rows elsewhere in the job do not send this block the slow way.
-                    written += self._write_exact(kind, job_id, found, block.raws)  # type: ignore[arg-type]
+                    written += self._write_exact(kind, job_id, found, block)  # type: ignore[arg-type]
                     tally.add_exact(found)  # type: ignore[arg-type]
                     continue
                 texts = block.texts()
@@ -316,19 +316,27 @@ class ResultMerger:
             counts.missing = self._missing(index, delimiter, paths, seen)
         return counts
 
-    def _write_exact(self, kind: ResultKind, job_id: str, found: list[int], raws: list[bytes]) -> int:
+    def _write_exact(self, kind: ResultKind, job_id: str, found: list[int], block: Block) -> int:
         """Write a block whose rows all matched one record exactly; return how many."""
         eol = self._eol.encode()
-        if not all(map(bytes.endswith, raws, repeat(eol))):
-            raws = [raw if raw.endswith(eol) else raw + eol for raw in raws]
         d = self._delimiter
         # bytes %-formatting via map, all in C; a % in the job id must not be read as a format.
-        lead = (d + job_id + d + "exact" + d).replace("%", "%%").encode()
+        lead = b"%d" + (d + job_id + d + "exact" + d).replace("%", "%%").encode()
+        if block.quoted is not None and block.quoted[1] == eol:
+            # Salesforce's form: each row is rebuilt as it was (quotes, then its line ending, which
+            # the file's last row gets too) straight from its inner text, in one format.
+            inner = block.quoted[0]
+            out = b"".join(map((lead + b'"%b"' + eol).__mod__, zip(found, inner, strict=True)))
+        else:
+            raws = block.raws
+            if not all(map(bytes.endswith, raws, repeat(eol))):
+                raws = [raw if raw.endswith(eol) else raw + eol for raw in raws]
+            out = b"".join(map((lead + b"%b").__mod__, zip(found, raws, strict=True)))
         handle = self._handles[kind]
         # The rows' bytes go straight to the file's buffer, after whatever text it holds.
         handle.flush()
-        handle.buffer.write(b"".join(map((b"%d" + lead + b"%b").__mod__, zip(found, raws, strict=True))))  # type: ignore[attr-defined]
-        return len(raws)
+        handle.buffer.write(out)  # type: ignore[attr-defined]
+        return len(found)
 
     def _write_rows(
         self,

@@ -53,21 +53,47 @@ class Block:
         may have none).
     :param canon: the bytes that stand for each record's values (see the module), or None when
         the block must be parsed with the csv module.
+    :param quoted: for a block in Salesforce's result form, each record between its first and
+        last quote and the block's line ending: the raws are built from them only if needed.
     """
 
-    __slots__ = ("canon", "data", "raws")
+    __slots__ = ("_raws", "canon", "data", "quoted", "tail")
 
-    def __init__(self, data: bytes, raws: list[bytes], canon: list[bytes] | None) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        raws: list[bytes] | None,
+        canon: list[bytes] | None,
+        quoted: tuple[list[bytes], bytes] | None = None,
+        tail: bool = False,
+    ) -> None:
         #: The block's bytes, as read.
         self.data = data
-        self.raws = raws
+        self._raws = raws
         self.canon = canon
+        self.quoted = quoted
+        #: The block's last record ends the file without a line ending.
+        self.tail = tail
+
+    @property
+    def raws(self) -> list[bytes]:
+        """Each record as in the file, its line ending included (the file's last may have none)."""
+        if self._raws is None:
+            assert self.quoted is not None
+            inner, eol = self.quoted
+            self._raws = list(map((b'"%b"' + eol).__mod__, inner))
+            if self.tail:
+                self._raws[-1] = self._raws[-1][: -len(eol)]
+        return self._raws
 
     def drop_first(self) -> None:
         """Forget the first record (a header)."""
-        del self.raws[0]
+        if self._raws is not None:
+            del self._raws[0]
         if self.canon is not None:
             del self.canon[0]
+        if self.quoted is not None:
+            del self.quoted[0][0]
 
     def texts(self) -> list[str]:
         """The raw records as text."""
@@ -93,7 +119,7 @@ def _block(data: bytes, delimiter: bytes, *, raws: bool) -> Block:
     if raws and data.startswith(b'"') and b"\x00" not in data:
         quoted = _all_quoted(data, delimiter)
         if quoted is not None:
-            return Block(data, *quoted)
+            return quoted
     parts = data.split(b'"')
     if b"\x00" in data or len(parts) % 2 == 0:
         return Block(data, _lines_by_parity(data), None)
@@ -122,8 +148,8 @@ def _block(data: bytes, delimiter: bytes, *, raws: bool) -> Block:
     return Block(data, records, canon)
 
 
-def _all_quoted(data: bytes, delimiter: bytes) -> tuple[list[bytes], list[bytes]] | None:
-    """(raws, canon) of a block in Salesforce's result form, or None if it is not in that form.
+def _all_quoted(data: bytes, delimiter: bytes) -> Block | None:
+    """The block ``data`` in Salesforce's result form, or None if it is not in that form.
 
     Every value quoted (``"a","b""c"`` LF ``"d","e"``): without the first and last quote of the
     block, values are separated by ``","`` and records by ``"`` LF ``"``, so a few replaces and
@@ -151,17 +177,15 @@ def _all_quoted(data: bytes, delimiter: bytes) -> tuple[list[bytes], list[bytes]
         return None
     if b'""' in fields:
         canon = list(map(bytes.replace, canon, repeat(b'""'), repeat(b'"')))
-    raws = list(map((b'"%b"' + eol).__mod__, body.split(sep)))
-    if len(raws) != len(canon):
+    inner = body.split(sep)
+    if len(inner) != len(canon):
         return None
-    if tail:
-        raws[-1] = raws[-1][: -len(eol)]
-    return raws, canon
+    return Block(data, None, canon, (inner, eol), tail)
 
 
 def raws_of(block: Block, delimiter: str) -> list[bytes]:
     """The raw records of ``block`` (also when it was read without them)."""
-    if block.canon is None or block.raws is not block.canon:
+    if block.canon is None or block.quoted is not None or block.raws is not block.canon:
         return block.raws
     return _block(block.data, delimiter.encode(), raws=True).raws
 

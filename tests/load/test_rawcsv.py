@@ -124,6 +124,36 @@ def test_salesforce_quoted_results_take_the_fast_way() -> None:
     rows = [["001", "true", *row] for row in ROWS]
     data = render(rows, quoting=csv.QUOTE_ALL, eol="\n")
     found = _all_quoted(data, b",")
-    assert found is not None
-    raws, _ = found
-    assert b"".join(raws) == data
+    assert found is not None and found.quoted is not None
+    assert b"".join(found.raws) == data
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+def test_merged_rows_are_the_result_rows_byte_for_byte(tmp_path: Path, eol: str, quoting: int) -> None:
+    from asyncbulk import ResultKind
+    from asyncbulk._load._merge import ResultMerger
+
+    columns = ["A", "B", "C"]
+    index = RowIndex(Normalizer(columns))
+    index.extend(ROWS, range(1, len(ROWS) + 1))
+    results = [["001", "true", *row] for row in reversed(ROWS)]
+    data = render([["sf__Id", "sf__Created", *columns], *results], quoting=quoting, eol=eol)
+    success = tmp_path / "s.csv"
+    success.write_bytes(data[: -len(eol)])  # the last row without its line ending
+    merger = ResultMerger(tmp_path, columns=columns, delimiter=",", line_terminator=eol)
+    merger.open()
+    counts = merger.merge_job(
+        job_id="750X", index=index, delimiter=",", paths={ResultKind.SUCCESSFUL: success}
+    )
+    merger.close()
+    assert (counts.succeeded, counts.missing) == (len(ROWS), [])
+    merged = (tmp_path / "success.csv").read_bytes()
+    body = merged.split(eol.encode(), 1)[1]
+    # Each row exactly as the result file had it, after the loader's three columns; the last
+    # one gets the line ending it lacked.
+    expected = b"".join(
+        b"%d,750X,exact," % number + render([row], quoting=quoting, eol=eol)
+        for number, row in zip(range(len(ROWS), 0, -1), results, strict=True)
+    )
+    assert body == expected
