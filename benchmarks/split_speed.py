@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-from asyncbulk._csv import inspect_layout, iter_chunks, plan_chunks, validate
+from asyncbulk._csv import DEFAULT_BLOCK_SIZE, inspect_layout, iter_chunks, plan_chunks, validate
 
 _FIRST = ["Anna", "Bjørn", "Chloé", "David", "Emma", "François", "Grace", "Hiro", "Ines", "José"]
 _LAST = ["Smith", "O'Brien", "Müller", "García", "Nakamura", "Dubois", "Kowalski", "Rossi", "Lee"]
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--path", default="/tmp/asyncbulk_split_bench.csv")
     parser.add_argument("--max-records", type=int, default=100_000)
     parser.add_argument("--max-bytes", type=int, default=50_000_000)
+    parser.add_argument("--block-size", type=int, default=DEFAULT_BLOCK_SIZE, help="bytes per scanner block")
     args = parser.parse_args()
     if not os.path.exists(args.path) or os.path.getsize(args.path) < args.mb * 1_000_000:
         started = time.perf_counter()
@@ -92,15 +93,16 @@ def main() -> None:
 
     started = time.perf_counter()
     layout = inspect_layout(args.path)
-    report = validate(args.path, layout)
+    report = validate(args.path, layout, block_size=args.block_size)
     print(f"inspect + validate      {_rate(size, time.perf_counter() - started)}  records={report.records}")
 
     started = time.perf_counter()
-    chunks = list(iter_chunks(args.path, layout, max_records=args.max_records, max_bytes=args.max_bytes))
+    limits = {"max_records": args.max_records, "max_bytes": args.max_bytes, "block_size": args.block_size}
+    chunks = list(iter_chunks(args.path, layout, **limits))
     print(f"iter_chunks (no checks) {_rate(size, time.perf_counter() - started)}  chunks={len(chunks)}")
 
     started = time.perf_counter()
-    result = plan_chunks(args.path, layout, max_records=args.max_records, max_bytes=args.max_bytes)
+    result = plan_chunks(args.path, layout, **limits)
     print(
         f"split (validate+chunk)  {_rate(size, time.perf_counter() - started)}  chunks={len(result.chunks)}"
     )

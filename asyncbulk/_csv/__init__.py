@@ -20,6 +20,7 @@ from ._chunks import verify_chunk as verify_chunk
 from ._layout import CsvLayout as CsvLayout
 from ._layout import inspect_layout as inspect_layout
 from ._records import first_record_end as first_record_end
+from ._records import last_record_end as last_record_end
 from ._salvage import BadRecord as BadRecord
 from ._salvage import separate_bad_records as separate_bad_records
 from ._source import csv_writer as csv_writer
@@ -38,6 +39,7 @@ __all__ = [
     "first_record_end",
     "inspect_layout",
     "iter_chunks",
+    "last_record_end",
     "plan_chunks",
     "read_chunk",
     "rows_to_csv",
