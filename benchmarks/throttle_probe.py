@@ -37,7 +37,13 @@ def _child(spec_path: str) -> None:
 
     def on_progress(event: asyncbulk.ProgressEvent) -> None:
         events.append(
-            {"t": time.time(), "kind": event.kind, "job": event.job_id, "chunk": event.chunk, "state": event.state}
+            {
+                "t": time.time(),
+                "kind": event.kind,
+                "job": event.job_id,
+                "chunk": event.chunk,
+                "state": event.state,
+            }
         )
 
     async def run() -> Any:
@@ -110,10 +116,16 @@ def main(argv: list[str] | None = None) -> None:
         spec_path = run_dir / "spec.json"
         spec_path.write_text(json.dumps(spec))
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).parent.parent), env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(Path(__file__).parent.parent), env.get("PYTHONPATH")) if p
+        )
         before = emulator.stats()
         t0 = time.time()
-        subprocess.run([sys.executable, "-m", "benchmarks.throttle_probe", "--child", str(spec_path)], env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.throttle_probe", "--child", str(spec_path)],
+            env=env,
+            check=True,
+        )
         t_exit = time.time()
         after = emulator.stats()
         ctx = ssl.create_default_context(cafile=emulator.ca_file) if emulator.ca_file else None
@@ -122,13 +134,22 @@ def main(argv: list[str] | None = None) -> None:
         jobs = [_get(f"{base}/{j['id']}", emulator.access_token, ctx) for j in listed]
     got = json.loads(Path(spec["events"]).read_text())
     events = got["events"]
-    kinds = {k: after["requests_by_kind"].get(k, 0) - before["requests_by_kind"].get(k, 0) for k in after["requests_by_kind"]}
+    kinds = {
+        k: after["requests_by_kind"].get(k, 0) - before["requests_by_kind"].get(k, 0)
+        for k in after["requests_by_kind"]
+    }
     status = kinds.get("job_info", 0) + kinds.get("job_list", 0)
     ideal = args.records / (args.rate * args.workers)
     wall = t_exit - t0
     first = {e["kind"]: e["t"] for e in reversed(events)}
-    print(f"records {args.records}  jobs {len(jobs)}  wall {wall:.2f}s  ideal {ideal:.2f}s  overhead {wall / ideal - 1:+.1%}")
-    print(f"status requests {status} ({status / max(len(jobs), 1):.2f}/job)  requests {dict((k, v) for k, v in kinds.items() if v)}")
+    print(
+        f"records {args.records}  jobs {len(jobs)}  wall {wall:.2f}s  ideal {ideal:.2f}s  "
+        f"overhead {wall / ideal - 1:+.1%}"
+    )
+    print(
+        f"status requests {status} ({status / max(len(jobs), 1):.2f}/job)  "
+        f"requests { {k: v for k, v in kinds.items() if v} }"
+    )
     print(f"validated at {first.get('validated', t0) - t0:.2f}s")
     ends = []
     by_job: dict[str, dict[str, float]] = {}
@@ -143,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
         mine = by_job.get(job["id"], {})
         seen = next((v for k, v in mine.items() if k.startswith("state:JobComplete")), None)
         print(
-            f"  {job['id']} n={job['numberRecordsProcessed']:>6} created {_when(job['createdDate']) - t0:6.2f}"
+            f"  {job['id']} n={job['numberRecordsProcessed']:>6}"
+            f" created {_when(job['createdDate']) - t0:6.2f}"
             f" uploaded {mine.get('job_uploaded', t0) - t0:6.2f} org-done {done - t0:6.2f}"
             f" seen {(seen or t0) - t0:6.2f} (+{(seen or done) - done:.2f})"
             f" merged {mine.get('results_merged', t0) - t0:6.2f}"
@@ -153,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"first upload closed at {first_up - t0:.2f}s; org done at {org_end - t0:.2f}s "
         f"(busy span {org_end - first_up:.2f}s vs ideal {ideal:.2f}s); "
-        f"finished event {first.get('finished', t_exit) - t0:.2f}s; exit {wall:.2f}s; tail {t_exit - org_end:.2f}s"
+        f"finished event {first.get('finished', t_exit) - t0:.2f}s; exit {wall:.2f}s; "
+        f"tail {t_exit - org_end:.2f}s"
     )
 
 
