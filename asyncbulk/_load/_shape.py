@@ -11,7 +11,7 @@ fixed costs come from that shape, and both are spent while the org's workers wai
   batch while the others idle).
 
 So the first chunk is cut into a ramp (a quarter batch, a quarter, a half, a batch, the rest) and
-the last ``max_records`` records into a taper of ever smaller jobs down to an eighth of a batch:
+the last ``max_records`` records into a taper of smaller jobs down to a quarter of a batch:
 whichever worker frees up takes the next small job, so they all run dry within a small job's time
 of each other, and what is left to merge at the end is a few thousand records.
 
@@ -36,9 +36,11 @@ __all__ = ["HEAD_PIECES", "TAIL_PIECES", "shape_chunks", "split_sizes"]
 #: The first chunk's pieces, as fractions of the org's batch (the rest of the chunk follows).
 HEAD_PIECES: tuple[float, ...] = (0.25, 0.25, 0.5, 1.0)
 #: The last ``max_records`` records' pieces, as fractions of a batch, in file order (the rest of
-#: those records comes first, in whole batches). Four of each size at the end: as many as an org
-#: commonly runs at once, so its last wave is four jobs of a quarter batch.
-TAIL_PIECES: tuple[float, ...] = (1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25)
+#: those records comes first, in whole batches). Four of each size: as many as an org commonly
+#: runs at once. A worker that takes a piece should find at least as much work left for the others
+#: as that piece takes it (list scheduling): the last full batch starts with three workers' worth
+#: of small jobs behind it, and the last wave is four jobs of a quarter batch.
+TAIL_PIECES: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25)
 
 # A record by quote parity alone: unquoted stretches and "..." sections up to a line feed outside
 # quotes (a line feed inside a quoted field ends no record).

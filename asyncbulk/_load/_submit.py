@@ -29,9 +29,10 @@ from ._prepare import PreparedInput, stat_input
 __all__ = ["UPLOADS_AT_ONCE", "Submitter"]
 
 #: Chunks sent at once. Uploads share the client's CPU (TLS) and its link: ten at once all finish
-#: late together, while two at a time close jobs one after another in file order, so the org gets
-#: its first job (and starts working) after one chunk's upload, not after ten.
-UPLOADS_AT_ONCE = 2
+#: late together, while one at a time closes jobs one after another in file order, so the org gets
+#: its first job (and starts working) after one chunk's upload, not after ten, and queues the
+#: small jobs of the tail last (two at once let a small one overtake a larger one before it).
+UPLOADS_AT_ONCE = 1
 
 
 class Submitter:

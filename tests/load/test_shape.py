@@ -75,7 +75,7 @@ def test_split_sizes_never_makes_an_empty_piece() -> None:
     assert split_sizes(400, HEAD_PIECES, BATCH, tail=False) == [25, 25, 50, 100, 200]
     assert split_sizes(60, HEAD_PIECES, BATCH, tail=False) == [25, 25, 10]
     assert split_sizes(20, HEAD_PIECES, BATCH, tail=False) == [20]
-    assert split_sizes(400, TAIL_PIECES, BATCH, tail=True) == [100, 100, 50, 50, 25, 25, 25, 25]
+    assert split_sizes(400, TAIL_PIECES, BATCH, tail=True) == [100, 50, 50, 50, 50, 25, 25, 25, 25]
     assert split_sizes(60, TAIL_PIECES, BATCH, tail=True) == [10, 25, 25]
     for records in range(1, 500, 7):
         for pieces, tail in ((HEAD_PIECES, False), (TAIL_PIECES, True)):
