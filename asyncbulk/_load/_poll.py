@@ -23,53 +23,24 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from .._bulk import JobInfo, JobState
 from .._config import PollConfig
 from .._limits import JOB_LIST_PAGE
+from ._watch import JobWatch, StatusSource
 
 __all__ = ["JobWatch", "Poller"]
 
-#: Seconds two looks must be apart to give the org's rate.
+#: Seconds two looks must be apart to give the org's rate; and how near the end of the queue
+#: (by the model) every job is looked at every ``_EAGER`` seconds (or ``minimum``, if longer).
 _SPAN = 2.0
-
-
-class StatusSource(Protocol):
-    """What the poll loop asks: one job's info, or the whole job list (a :class:`BulkClient`)."""
-
-    async def job_info(self, job_id: str) -> JobInfo:
-        """One job's current info."""
-        ...
-
-    def list_jobs(self) -> AsyncIterator[JobInfo]:
-        """Every job in the org's job list."""
-        ...
-
-
-@dataclass(eq=False)
-class JobWatch:
-    """A job the poll loop follows."""
-
-    job_id: str
-    records: int
-    registered: float
-    next_due: float
-    interval: float
-    done: anyio.Event = field(default_factory=anyio.Event)
-    info: JobInfo | None = None
-    state: JobState | None = None
-    processed: int = 0
-    observed_at: float = 0.0
-    polls: int = 0
-    #: Where the job ends in the queue: the records of every job registered before it, and its own.
-    end: float = 0.0
-    #: Looks that found it not done although the model said it was due.
-    misses: int = 0
+_EAGER = 0.25
+#: Seconds between sweeps at least: one job list for every active job, against a model that runs
+#: late.
+_SWEEP = 2.0
 
 
 class Poller:
@@ -112,6 +83,10 @@ class Poller:
         self._latest_move: tuple[float, float] | None = None
         #: Waits by the model are scaled by this (see the module docstring).
         self._scale = 1.0
+        #: When the last sweep was (0: none yet), and how much longer than the base to wait for the
+        #: next (doubled after each sweep that found the model right).
+        self._swept_at = 0.0
+        self._sweep_backoff = 2.0
         #: Pages the last job list had: a list pays only while it is shorter than the jobs due.
         self._list_pages = 0
         self.status_requests = 0
@@ -172,8 +147,9 @@ class Poller:
         for first, latest in ((self._first_move, self._latest_move), (self._first, self._latest)):
             if first is not None and latest is not None:
                 (t0, p0), (t1, p1) = first, latest
-                # Far enough apart that a step of the counts does not make the rate.
-                if t1 - t0 >= _SPAN and p1 > p0:
+                # Far enough apart that a step of the counts does not make the rate (finishes are
+                # no steps: a second apart will do).
+                if t1 - t0 >= (_SPAN if first is self._first_move else 1.0) and p1 > p0:
                     rates.append((p1 - p0) / (t1 - t0))
         if not rates:
             return None
@@ -234,9 +210,22 @@ class Poller:
                 # Due by the scaled model, and not done yet: wait for the plain model's end, or, if
                 # that passed too, look again after growing waits.
                 plain = max(0.0, watch.end - position) / rate
-                ahead = max(plain, self._config.minimum * self._config.factor ** (watch.misses - 1))
+                retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
+                # The waits grow no longer than the org takes for a job this size: a model that
+                # ran early must not turn into a late look (nor a look every few tenths).
+                ahead = max(plain, min(retry, max(self._config.minimum, watch.records / rate)))
             watch.interval = self._clamp(ahead)
             watch.next_due = max(now + self._late(watch.interval), watch.observed_at + self._config.minimum)
+        if len(watches) >= self._config.list_threshold:
+            # The end of the queue is near (the last wave: small jobs ending close together, their
+            # order no longer told by the model): one job list serves them all, so they are all
+            # looked at often, at the cost of one request a round.
+            left = (max(w.end for w in watches) - position) / rate * self._scale
+            if left <= _SPAN:
+                eager = self._late(max(_EAGER, self._config.minimum))
+                for watch in watches:
+                    soon = max(now + eager, watch.observed_at + self._config.minimum)
+                    watch.next_due = min(watch.next_due, soon)
 
     def _backoff(self, watch: JobWatch, info: JobInfo, now: float) -> None:
         """Before the model: a job in progress is looked at when its own pace says it is done;
@@ -264,13 +253,23 @@ class Poller:
                 continue
             now = self._clock()
             earliest = min(w.next_due for w in self._watches.values())
-            if earliest > now:
-                await self._pause(earliest - now)
+            sweep = self._sweep_due(now)
+            if min(earliest, sweep) > now:
+                await self._pause(min(earliest, sweep) - now)
                 continue
             # Jobs due within a short while are looked at in the same round.
             horizon = now + self._config.minimum
             due = [w for w in self._watches.values() if w.next_due <= horizon]
-            if self._list_pays(len(due)):
+            swept: set[str] = set()
+            if sweep <= now:
+                # Every job, in one job list: the model is checked against the org (a model that
+                # runs late would otherwise only ever see jobs late).
+                swept = {w.job_id for w in self._watches.values() if w not in due}
+                due = list(self._watches.values())
+                self._swept_at = now
+            if swept:
+                await self._list_round(due, None, swept)
+            elif self._list_pays(len(due)):
                 # Before the model, the oldest job's counts are read too: they tell the org's pace.
                 probe = next(iter(self._watches.values())) if self._model(now) is None else None
                 await self._list_round(due, probe)
@@ -284,6 +283,18 @@ class Poller:
             return
         with anyio.move_on_after(seconds):
             await self._changed.wait()
+
+    def _sweep_due(self, now: float) -> float:
+        """When the next sweep (one job list for every job) is due: while the model is known and
+        several jobs are active, every ``_SWEEP`` seconds or the time the org takes for one job."""
+        model = self._model(now)
+        if len(self._watches) < max(2, self._config.list_threshold) or model is None:
+            return float("inf")
+        self._swept_at = self._swept_at or now
+        # About once per job the org finishes: the sweep then costs under one request per job.
+        job = sum(w.records for w in self._watches.values()) / len(self._watches) / model[1]
+        every = max(_SWEEP, self._config.minimum, job) * self._sweep_backoff
+        return self._swept_at + min(every, self._config.maximum)
 
     def _list_pays(self, due: int) -> bool:
         """Whether one job-list request is cheaper than one request per job due now.
@@ -307,7 +318,12 @@ class Poller:
                 tg.start_soon(one, watch)
         await self._settle(due, infos)
 
-    async def _list_round(self, due: list[JobWatch], probe: JobWatch | None = None) -> None:
+    async def _list_round(
+        self,
+        due: list[JobWatch],
+        probe: JobWatch | None = None,
+        swept: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
         """One job-list request for the jobs due; a GET each only for those it shows done.
 
         The list has states but no record counts, so a job seen finished is read once for its
@@ -337,18 +353,35 @@ class Poller:
                 known = self._watches[job_id].info
                 # List records carry no counts: keep the last ones seen.
                 infos[job_id] = info.with_counts_of(known) if known is not None else info
-        await self._settle(due, infos)
+        await self._settle(due, infos, swept)
 
-    async def _settle(self, due: list[JobWatch], infos: dict[str, JobInfo]) -> None:
-        """Learn from one round's answers, release the finished jobs, plan the next looks."""
+    async def _settle(
+        self,
+        due: list[JobWatch],
+        infos: dict[str, JobInfo],
+        swept: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
+        """Learn from one round's answers, release the finished jobs, plan the next looks.
+
+        ``swept``: jobs looked at by a sweep, not because they were due.
+        """
         now = self._clock()
         modelled = self._model(now) is not None
+        late = False
         for watch in due:
             info = infos.get(watch.job_id)
             if info is None:
                 # Not in the list (it can lag behind a new job): looked at again a little later.
                 watch.next_due = now + self._late(self._clamp(watch.interval * self._config.factor))
                 continue
+            if watch.job_id in swept:
+                if info.state.terminal and watch.next_due > now + self._config.minimum:
+                    # Done before the model said: it runs late; look earlier from now on.
+                    self._scale = max(0.25, self._scale * 0.7)
+                    late = True
+                if not info.state.terminal:
+                    await self._apply(watch, info, now)
+                    continue
             if info.state.terminal:
                 self._finished(watch, now)
             else:
@@ -357,9 +390,11 @@ class Poller:
                 pass
             elif modelled:
                 watch.misses += 1
-            else:
-                self._backoff(watch, info, now)
+            elif watch is next(iter(self._watches.values())):
+                self._backoff(watch, info, now)  # the others follow the oldest (see _plan)
             await self._apply(watch, info, now)
+        if swept:
+            self._sweep_backoff = 1.0 if late else min(self._sweep_backoff * 2, 4.0)
         self._plan(now)
 
     async def _apply(self, watch: JobWatch, info: JobInfo, now: float) -> None:
