@@ -146,6 +146,9 @@ class Transport:
     async def open(self) -> None:
         """Open the session."""
         connector = aiohttp.TCPConnector(limit=self._connections, ssl=self._ssl)
+        # aiohttp sends "Accept-Encoding: gzip, deflate" and inflates the answer by default, so
+        # result files come compressed, as Salesforce offers for them ("Compression Headers",
+        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_compression.htm).
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=self.timeout, headers={"User-Agent": "asyncbulk"}
         )

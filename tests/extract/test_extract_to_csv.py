@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from _cases.contacts import write_csv
 from _cases.org import KEYED_HEADER, Org, keyed_rows, run_cli
@@ -127,7 +128,6 @@ def test_page_faults_are_ridden_through(tmp_path: Path) -> None:
     with EmulatorThread(EmulatorConfig(workers=2, batch_size=500)) as emu:
         org = Org(emu)
         load_rows(org, tmp_path, 600)
-        import anyio
 
         clean = anyio.run(lambda: extract(org, tmp_path / "clean.csv", max_records=100))
         emu.set_faults(faults)
@@ -202,18 +202,22 @@ def test_cli_extract_json_and_resume_of_a_finished_extract(
     assert bad.code == 4 and len(bad.error_lines) == 1 and "refused the query" in bad.error_lines[0]
 
 
+@pytest.mark.parametrize("operation", ["delete", "hardDelete"])
 def test_delete_by_query_extracts_then_loads(
-    loaded: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    loaded: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str], operation: str
 ) -> None:
     out = tmp_path / "cleanup"
     auth = ["--instance-url", loaded.instance_url, "--access-token", loaded.access_token]
     soql = "SELECT Id FROM Contact WHERE External_Id__c LIKE 'EXT-2%'"
     expected = len(loaded.query(soql))
-    command = ["load", "delete", "Contact", "--query", soql, "--out", str(out)]
+    command = ["load", operation, "Contact", "--query", soql, "--out", str(out)]
     run = run_cli(capsys, *command, "--no-progress", *auth)
     assert run.code == 0, run.stderr
     assert loaded.count() == 1_000 - expected
     assert len(read(out / "success.csv")) == expected
+    # A soft delete leaves the rows in the recycle bin (queryAll sees them); a hard delete does not.
+    binned = anyio.run(lambda: extract(loaded, tmp_path / "all.csv", soql, query_all=True))
+    assert binned.rows == (expected if operation == "delete" else 0)
     again = run_cli(capsys, *command, *auth)
     assert again.code == 4 and "already holds the results" in again.stderr  # not run twice by mistake
 
