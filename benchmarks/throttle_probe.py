@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     data = _data.generate(work / "data", args.records)
     config_args: dict[str, Any] = {"workers": args.workers, "records_per_second": args.rate, "tls": True}
     if args.profile:
-        from asyncbulk.emulator import Profile  # type: ignore[attr-defined]
+        from asyncbulk.emulator import Profile
 
         config_args["profile"] = Profile.named(args.profile)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
