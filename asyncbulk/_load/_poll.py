@@ -211,9 +211,9 @@ class Poller:
                 # that passed too, look again after growing waits.
                 plain = max(0.0, watch.end - position) / rate
                 retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
-                # The waits grow no longer than the org takes for a job this size: a model that
-                # ran early must not turn into a late look (nor a look every few tenths).
-                ahead = max(plain, min(retry, max(self._config.minimum, watch.records / rate)))
+                # The waits grow no longer than the org takes for a job this size (or _SPAN): a
+                # model that ran early must not turn into a late look.
+                ahead = max(plain, min(retry, max(self._config.minimum, _SPAN, watch.records / rate)))
             watch.interval = self._clamp(ahead)
             watch.next_due = max(now + self._late(watch.interval), watch.observed_at + self._config.minimum)
         if len(watches) >= self._config.list_threshold:
@@ -221,7 +221,7 @@ class Poller:
             # order no longer told by the model): one job list serves them all, so they are all
             # looked at often, at the cost of one request a round.
             left = (max(w.end for w in watches) - position) / rate * self._scale
-            if left <= _SPAN:
+            if -_SPAN <= left <= _SPAN:  # long past, the jobs' own growing waits take over
                 eager = self._late(max(_EAGER, self._config.minimum))
                 for watch in watches:
                     soon = max(now + eager, watch.observed_at + self._config.minimum)
@@ -389,7 +389,9 @@ class Poller:
             if info.state.terminal:
                 pass
             elif modelled:
-                watch.misses += 1
+                # Still queued when the model says done: the org holds it (a queue delay, other
+                # tenants' work), which lasts longer than a last batch: the waits grow faster.
+                watch.misses += 2 if info.state is JobState.UPLOAD_COMPLETE else 1
             elif watch is next(iter(self._watches.values())):
                 self._backoff(watch, info, now)  # the others follow the oldest (see _plan)
             await self._apply(watch, info, now)
