@@ -396,7 +396,7 @@ class Poller:
                 self._backoff(watch, info, now)  # the others follow the oldest (see _plan)
             await self._apply(watch, info, now)
         if swept:
-            self._sweep_backoff = 1.0 if late else min(self._sweep_backoff * 2, 4.0)
+            self._sweep_backoff = 1.0 if late else min(self._sweep_backoff * 2, 2.0)
         self._plan(now)
 
     async def _apply(self, watch: JobWatch, info: JobInfo, now: float) -> None:
