@@ -1,65 +1,46 @@
-"""One loop polls every active job.
+"""One loop polls every active job, each when it is due.
 
-Each job gets its own next-due time, so the loop sleeps until the earliest one and polls every job
-that is due then in one round. The due time comes from what has been learned:
+An org works through its queue of jobs roughly in the order they were closed, at a steady pace.
+So the loop keeps one model of the org: its *position* in the queue (records done, counted over
+the jobs in the order they were registered) and its *rate* (records per second), both learned from
+what the looks show. A job is due when the position reaches its end; it is looked at then:
 
-* a new job's first poll waits for the time similar jobs took (seconds per record, learned from
-  jobs that finished), so a job that finishes in one interval costs one status request;
-* a job in progress is polled again when its observed processing rate says it will be done;
-* a job that shows no change is polled less and less often (``factor``), up to ``maximum``;
-* all intervals are jittered so that many loaders do not poll in step.
+* until the rate is known (two looks at least two seconds apart), the oldest job is looked at
+  at the pace it moves, less and less often while it does not, and the others with it;
+* once the rate is known, every job is due at its own end by the model; the model runs late (a
+  finish is seen only after it happened), so a job found done at the first look pulls the next
+  estimates earlier (``scale``), and a job found not done yet is looked at again after growing
+  waits (by the unscaled model, or from ``minimum`` once that passed too), and pulls the
+  estimates back (a job found not done twice);
+* no job is looked at closer than ``minimum`` after its last look; waits never exceed
+  ``maximum``; a small late-only jitter keeps many loaders apart.
 
-With ``list_threshold`` or more jobs due at once, one job-list request (1,000 jobs a page) replaces
-one request per job; the jobs it shows finished are then read once each for their final counts.
+With ``list_threshold`` or more jobs due in one round, one job-list request replaces one request
+per job; the jobs it shows finished are then read once each for their final counts.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from .._bulk import JobInfo, JobState
 from .._config import PollConfig
 from .._limits import JOB_LIST_PAGE
+from ._watch import JobWatch, StatusSource
 
 __all__ = ["JobWatch", "Poller"]
 
-
-class StatusSource(Protocol):
-    """What the poll loop asks: one job's info, or the whole job list (a :class:`BulkClient`)."""
-
-    async def job_info(self, job_id: str) -> JobInfo:
-        """One job's current info."""
-        ...
-
-    def list_jobs(self) -> AsyncIterator[JobInfo]:
-        """Every job in the org's job list."""
-        ...
-
-
-@dataclass(eq=False)
-class JobWatch:
-    """A job the poll loop follows."""
-
-    job_id: str
-    records: int
-    registered: float
-    next_due: float
-    interval: float
-    done: anyio.Event = field(default_factory=anyio.Event)
-    info: JobInfo | None = None
-    state: JobState | None = None
-    processed: int = 0
-    observed_at: float = 0.0
-    polls: int = 0
-    #: When a list round last read this job for its counts, and what it had processed then.
-    probed_at: float = 0.0
-    probed_processed: int = 0
+#: Seconds two looks must be apart to give the org's rate; and how near the end of the queue
+#: (by the model) every job is looked at every ``_EAGER`` seconds (or ``minimum``, if longer).
+_SPAN = 2.0
+_EAGER = 0.25
+#: Seconds between sweeps at least: one job list for every active job, against a model that runs
+#: late.
+_SWEEP = 2.0
 
 
 class Poller:
@@ -92,21 +73,22 @@ class Poller:
         self._watches: dict[str, JobWatch] = {}
         self._changed = anyio.Event()
         self._closed = False
-        # Seconds per record from start of watch to a terminal state, learned from finished jobs.
-        self._seconds_per_record: float | None = None
-        # The org's processing rate over all jobs (records per second), learned from the polls.
-        self._throughput: float | None = None
-        self._last_round_at: float | None = None
-        self._first_registered: float | None = None
-        self._finished_records = 0
+        #: Records of every job ever registered, in order: the queue's coordinate.
+        self._queued = 0.0
+        #: The first finish seen and the latest, as (time, position).
+        self._first: tuple[float, float] | None = None
+        self._latest: tuple[float, float] | None = None
+        #: The same for looks at jobs in progress.
+        self._first_move: tuple[float, float] | None = None
+        self._latest_move: tuple[float, float] | None = None
+        #: Waits by the model are scaled by this (see the module docstring).
+        self._scale = 1.0
+        #: When the last sweep was (0: none yet), and how much longer than the base to wait for the
+        #: next (doubled after each sweep that found the model right).
+        self._swept_at = 0.0
+        self._sweep_backoff = 2.0
+        #: Pages the last job list had: a list pays only while it is shorter than the jobs due.
         self._list_pages = 0
-        self._list_interval = config.initial
-        self._last_finish_at: float | None = None
-        self._finish_gap: float | None = None
-        #: The last list round was scheduled from an estimate (not a back-off), and how many
-        #: estimated rounds in a row found no job finished.
-        self._estimated = False
-        self._misses = 0
         self.status_requests = 0
 
     # -- registration ------------------------------------------------------------------------------
@@ -120,11 +102,11 @@ class Poller:
         if existing is not None:
             return existing
         now = self._clock()
-        if self._first_registered is None:
-            self._first_registered = now
-        first = self._first_interval(records)
-        watch = JobWatch(job_id, records, now, now + self._jitter(first), first)
+        self._queued += max(records, 0)
+        first = self._config.initial
+        watch = JobWatch(job_id, records, now, now + self._late(first), first, end=self._queued)
         self._watches[job_id] = watch
+        self._plan(now)
         self._wake()
         return watch
 
@@ -140,7 +122,7 @@ class Poller:
         self._closed = True
         self._wake()
 
-    # -- pacing ------------------------------------------------------------------------------------
+    # -- the model ---------------------------------------------------------------------------------
 
     def _wake(self) -> None:
         self._changed.set()
@@ -149,83 +131,117 @@ class Poller:
     def _clamp(self, seconds: float) -> float:
         return min(self._config.maximum, max(self._config.minimum, seconds))
 
-    def _jitter(self, seconds: float) -> float:
-        spread = self._config.jitter
-        return seconds * (1 + self._rng.uniform(-spread, spread)) if spread else seconds
+    def _late(self, seconds: float) -> float:
+        """A late-only jitter: a look that comes early is a request wasted."""
+        return seconds * (1 + self._rng.uniform(0, self._config.jitter / 2))
 
-    def _first_interval(self, records: int) -> float:
-        eta = self._eta_for(records)
-        if eta is not None:
-            return self._clamp(eta)
-        if self._seconds_per_record is None:
-            return self._config.initial
-        return self._clamp(self._seconds_per_record * max(records, 1) * 1.05)
+    def _model(self, now: float) -> tuple[float, float] | None:
+        """The org's position now and its rate; ``None`` until two looks are far enough apart.
 
-    def _eta_for(self, records_ahead: int) -> float | None:
-        """Seconds until ``records_ahead`` more records are processed at the org's observed rate."""
-        if not self._throughput:
-            return None
-        # A little early rather than late: a poll that finds the job not done yet re-estimates
-        # from its own progress, while a late one delays the whole load.
-        return records_ahead / self._throughput * 0.95 + self._config.minimum
-
-    def _learn(self, watch: JobWatch, now: float) -> None:
-        if watch.records <= 0:
-            return
-        spr = (now - watch.registered) / watch.records
-        previous = self._seconds_per_record
-        self._seconds_per_record = spr if previous is None else 0.5 * previous + 0.5 * spr
-        # The org's rate over all jobs: records finished since the first job was registered.
-        self._finished_records += watch.records
-        if self._first_registered is not None and now > self._first_registered:
-            rate = self._finished_records / (now - self._first_registered)
-            self._throughput = max(rate, self._throughput or 0.0)
-
-    def _observe(self, processed_delta: int, now: float) -> None:
-        """A lower bound of the org's rate from one round (jobs not polled in it are not counted)."""
-        if self._last_round_at is not None and processed_delta > 0:
-            rate = processed_delta / max(now - self._last_round_at, 1e-3)
-            self._throughput = max(rate, 0.5 * (self._throughput or 0.0) + 0.5 * rate)
-        self._last_round_at = now
-
-    def _reschedule(self, watch: JobWatch, info: JobInfo, now: float, backlog: int) -> None:
-        """When to poll ``watch`` next.
-
-        A job that shows progress is polled when its own rate says it will be done. A queued
-        job, when the records still to process ahead of it and in it (``backlog``: the org works
-        through jobs roughly in registration order) will be done at the org's observed rate.
-        With neither known yet, a job that shows no change is polled less and less often.
+        Two kinds of looks place the org: a job in progress (its count, at the time of the look:
+        fresh, though counts come in steps and may run ahead of finishes) and a job found
+        finished (which may have ended a while before). The faster rate
+        wins: too early costs a look, too late a late finish that nothing would correct.
         """
-        processed = info.processed
-        state = info.state
-        own_rate = 0.0
-        # A rate across the start of processing would count the time queued as time spent: only
-        # two looks at a job in progress tell its pace.
-        if processed > watch.processed and watch.observed_at and watch.state is JobState.IN_PROGRESS:
-            own_rate = (processed - watch.processed) / max(now - watch.observed_at, 1e-3)
-        stalled = processed <= watch.processed and state == watch.state and watch.observed_at > 0
-        if own_rate > 0:
-            eta: float | None = (watch.records - processed) / own_rate + self._config.minimum
-        elif stalled and watch.state is JobState.IN_PROGRESS:
-            # No progress since the last look at a job in progress (orgs report in steps): an
-            # estimate from the org's pace would only repeat the poll that just found nothing, so
-            # wait a little longer than the gap between the last two looks.
-            eta = max(now - watch.observed_at, self._config.minimum) * self._config.factor
-        else:
-            eta = self._eta_for(backlog)
-        if eta is not None:
-            # Estimates are spread out by nature; a small late-only jitter keeps many loaders apart.
-            interval = self._clamp(eta)
-            watch.next_due = now + interval * (1 + self._rng.uniform(0, self._config.jitter / 2))
-        else:
-            if processed > watch.processed or state != watch.state:
-                interval = watch.interval  # something moves: keep the pace
-            else:
-                interval = self._clamp(watch.interval * self._config.factor)
-            watch.next_due = now + self._jitter(interval)
-        watch.interval = interval
-        watch.processed = processed
-        watch.observed_at = now
+        rates = []
+        for first, latest in ((self._first_move, self._latest_move), (self._first, self._latest)):
+            if first is not None and latest is not None:
+                (t0, p0), (t1, p1) = first, latest
+                # Far enough apart that a step of the counts does not make the rate (finishes are
+                # no steps: a second apart will do).
+                if t1 - t0 >= (_SPAN if first is self._first_move else 1.0) and p1 > p0:
+                    rates.append((p1 - p0) / (t1 - t0))
+        if not rates:
+            return None
+        rate = max(rates)
+        # Where: from the latest finish (counts in steps may run ahead of it or behind), or from
+        # the latest count before any finish.
+        anchor = self._latest or self._first or self._latest_move or self._first_move
+        assert anchor is not None
+        at, position = anchor
+        return position + rate * (now - at), rate
+
+    def _moved(self, watch: JobWatch, info: JobInfo, now: float) -> None:
+        """A look at a job in progress: the jobs before it are taken as done (the org works in
+        order), so the org is at least its count into it."""
+        if info.state is not JobState.IN_PROGRESS or info.processed <= 0:
+            return
+        point = (now, watch.end - watch.records + min(info.processed, watch.records))
+        if self._first_move is None:
+            self._first_move = point
+        elif point[1] > (self._latest_move or self._first_move)[1]:
+            self._latest_move = point
+
+    def _finished(self, watch: JobWatch, now: float) -> None:
+        """Learn from a job seen finished: the position, and how far off the model was."""
+        if self._model(now) is not None:
+            if not watch.misses:
+                # Done at the first look: the model may be late; look earlier next time.
+                self._scale = max(0.5, self._scale * 0.85)
+            elif watch.misses > 1:
+                self._scale = min(1.0, self._scale / 0.85)  # looked too early: less so
+        # When it ended: between the last look that found it not done and this one, if there was
+        # one (taking the look's time would make the model run later and later).
+        point = ((watch.observed_at + now) / 2 if watch.misses else now, watch.end)
+        if self._first is None:
+            self._first = point
+        elif self._latest is None or watch.end > self._latest[1]:
+            self._latest = point
+
+    def _plan(self, now: float) -> None:
+        """Set every watch's next look (after a round, or a new job)."""
+        watches = list(self._watches.values())
+        if not watches:
+            return
+        model = self._model(now)
+        if model is None:
+            # Nothing learned yet: the oldest job is looked at on its own pace (see _backoff), and
+            # the others with it (one job list serves them all): an org may finish them first.
+            oldest = watches[0]
+            if oldest.observed_at == 0:
+                oldest.next_due = min(oldest.next_due, now + self._late(oldest.interval))
+            for watch in watches[1:]:
+                watch.next_due = oldest.next_due
+            return
+        position, rate = model
+        for watch in watches:
+            ahead = max(0.0, watch.end - position) / rate * self._scale
+            if watch.misses:
+                # Due by the scaled model, and not done yet: wait for the plain model's end, or, if
+                # that passed too, look again after growing waits.
+                plain = max(0.0, watch.end - position) / rate
+                retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
+                # The waits grow no longer than the org takes for a job this size (or _SPAN): a
+                # model that ran early must not turn into a late look.
+                ahead = max(plain, min(retry, max(self._config.minimum, _SPAN, watch.records / rate)))
+            watch.interval = self._clamp(ahead)
+            watch.next_due = max(now + self._late(watch.interval), watch.observed_at + self._config.minimum)
+        if len(watches) >= self._config.list_threshold:
+            # The end of the queue is near (the last wave: small jobs ending close together, their
+            # order no longer told by the model): one job list serves them all, so they are all
+            # looked at often, at the cost of one request a round.
+            left = (max(w.end for w in watches) - position) / rate * self._scale
+            if -_SPAN <= left <= _SPAN:  # long past, the jobs' own growing waits take over
+                eager = self._late(max(_EAGER, self._config.minimum))
+                for watch in watches:
+                    soon = max(now + eager, watch.observed_at + self._config.minimum)
+                    watch.next_due = min(watch.next_due, soon)
+
+    def _backoff(self, watch: JobWatch, info: JobInfo, now: float) -> None:
+        """Before the model: a job in progress is looked at when its own pace says it is done;
+        one that does not move, less and less often."""
+        moved = info.processed - watch.processed
+        if moved > 0 and watch.state is JobState.IN_PROGRESS and watch.observed_at:
+            # Two looks in progress tell its pace (one across its start would count time queued).
+            own_rate = moved / max(now - watch.observed_at, 1e-3)
+            # Aimed early: counts come in steps, so a pace from two looks runs low, and a look
+            # that finds it not done yet gives a fresher one.
+            eta = 0.85 * (watch.records - info.processed) / own_rate
+            watch.interval = self._clamp(eta + self._config.minimum)
+        elif moved <= 0 and (info.state == watch.state or watch.state is None):
+            # (A first look that finds it queued is no news either.)
+            watch.interval = self._clamp(watch.interval * self._config.factor)
+        watch.next_due = now + self._late(watch.interval)
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -237,15 +253,28 @@ class Poller:
                 continue
             now = self._clock()
             earliest = min(w.next_due for w in self._watches.values())
-            if earliest > now:
-                await self._pause(earliest - now)
+            sweep = self._sweep_due(now)
+            if min(earliest, sweep) > now:
+                await self._pause(min(earliest, sweep) - now)
                 continue
-            if self._list_pays():
-                await self._list_round()
+            # Jobs due within a short while are looked at in the same round.
+            horizon = now + self._config.minimum
+            due = [w for w in self._watches.values() if w.next_due <= horizon]
+            swept: set[str] = set()
+            if sweep <= now:
+                # Every job, in one job list: the model is checked against the org (a model that
+                # runs late would otherwise only ever see jobs late).
+                swept = {w.job_id for w in self._watches.values() if w not in due}
+                due = list(self._watches.values())
+                self._swept_at = now
+            if swept:
+                await self._list_round(due, None, swept)
+            elif self._list_pays(len(due)):
+                # Before the model, the oldest job's counts are read too: they tell the org's pace.
+                probe = next(iter(self._watches.values())) if self._model(now) is None else None
+                await self._list_round(due, probe)
             else:
-                # Jobs due within a short while are polled in the same round.
-                horizon = now + self._config.minimum
-                await self._get_round([w for w in self._watches.values() if w.next_due <= horizon])
+                await self._get_round(due)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until the next poll is due, or until a new job is watched."""
@@ -255,15 +284,27 @@ class Poller:
         with anyio.move_on_after(seconds):
             await self._changed.wait()
 
-    def _list_pays(self) -> bool:
-        """Whether one job-list request is cheaper than one request per active job.
+    def _sweep_due(self, now: float) -> float:
+        """When the next sweep (one job list for every job) is due: while the model is known and
+        several jobs are active, every ``_SWEEP`` seconds or the time the org takes for one job."""
+        model = self._model(now)
+        if len(self._watches) < max(2, self._config.list_threshold) or model is None:
+            return float("inf")
+        self._swept_at = self._swept_at or now
+        # About once per job the org finishes: the sweep then costs under one request per job.
+        job = sum(w.records for w in self._watches.values()) / len(self._watches) / model[1]
+        every = max(_SWEEP, self._config.minimum, job) * self._sweep_backoff
+        return self._swept_at + min(every, self._config.maximum)
+
+    def _list_pays(self, due: int) -> bool:
+        """Whether one job-list request is cheaper than one request per job due now.
 
         The list holds every ingest job of the org (1,000 a page, no filter by id), so it pays
-        when many jobs are active and the org has few other jobs: the pages of the last list are
-        remembered, and per-job requests come back when the list grows longer than it is worth.
+        when several jobs are due at once and the org has few other jobs: the pages of the last
+        list are remembered, and per-job requests come back when the list is longer than it is
+        worth.
         """
-        active = len(self._watches)
-        return active >= self._config.list_threshold and self._list_pages <= max(1, active // 2)
+        return due >= self._config.list_threshold and self._list_pages < due
 
     async def _get_round(self, due: list[JobWatch]) -> None:
         infos: dict[str, JobInfo] = {}
@@ -275,125 +316,88 @@ class Poller:
         async with anyio.create_task_group() as tg:
             for watch in due:
                 tg.start_soon(one, watch)
-        now = self._clock()
-        self._observe(
-            sum(
-                max(0, i.processed - self._watches[j].processed)
-                for j, i in infos.items()
-                if self._watches[j].state is JobState.IN_PROGRESS  # not the time spent queued
-            ),
-            now,
-        )
-        self._note_finishes(sum(1 for i in infos.values() if i.state.terminal), now)
-        backlog = 0
-        for watch in list(self._watches.values()):  # registration order: the org's queue order
-            info = infos.get(watch.job_id)
-            processed = info.processed if info else watch.processed
-            backlog += max(0, watch.records - processed)
-            if info is not None:
-                self._reschedule(watch, info, now, backlog)
-                await self._apply(watch, info, now)
+        await self._settle(due, infos)
 
-    async def _list_round(self) -> None:
-        """One job-list request for every active job; a GET each only for those it shows done.
+    async def _list_round(
+        self,
+        due: list[JobWatch],
+        probe: JobWatch | None = None,
+        swept: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
+        """One job-list request for the jobs due; a GET each only for those it shows done.
 
         The list has states but no record counts, so a job seen finished is read once for its
-        final counts and error message. All jobs then share one cadence: shorter while jobs
-        change state, longer while nothing does.
+        final counts and error message, and so is ``probe`` if it is in progress.
         """
+        wanted = {w.job_id for w in due}
         listed: dict[str, JobInfo] = {}
         seen = 0
         async for info in self._client.list_jobs():
             seen += 1
-            if info.id in self._watches:
+            if info.id in wanted:
                 listed[info.id] = info
         self._list_pages = 1 + max(seen - 1, 0) // JOB_LIST_PAGE
         self.status_requests += self._list_pages
-        finished = [j for j, i in listed.items() if i.state.terminal]
+        infos: dict[str, JobInfo] = {}
 
         async def one(job_id: str) -> None:
             self.status_requests += 1
-            listed[job_id] = await self._client.job_info(job_id)
+            infos[job_id] = await self._client.job_info(job_id)
 
-        # The list has no counts, so one job in progress (the oldest: the org works roughly in
-        # order) is read too: its own progress says when the next finish is due.
-        probe = next(
-            (
-                w
-                for w in self._watches.values()
-                if (i := listed.get(w.job_id)) and i.state is JobState.IN_PROGRESS
-            ),
-            None,
-        )
         async with anyio.create_task_group() as tg:
-            for job_id in finished if probe is None else [*finished, probe.job_id]:
-                tg.start_soon(one, job_id)
-        now = self._clock()
-        self._note_finishes(len(finished), now)
-        eta = self._probe_eta(probe, listed[probe.job_id], now) if probe is not None else None
-        next_finish = None
-        if self._finish_gap is not None and self._last_finish_at is not None:
-            # Jobs finish one after another at the org's pace: the next is due a gap after the last.
-            next_finish = self._last_finish_at + self._finish_gap - now + self._config.minimum
-            if next_finish <= 0:
-                next_finish = self._finish_gap / 2  # overdue: look again soon, not at once
-        if eta is not None or next_finish is not None:
-            interval = self._clamp(min(t for t in (eta, next_finish) if t is not None))
-            self._misses = 0 if finished else self._misses + int(self._estimated)
-            if self._misses:
-                # The last estimate came too early (progress comes in steps): give the next one a
-                # growing margin, so a plateau costs a few rounds, not one every few tenths.
-                interval = self._clamp(interval * (1 + 0.5 * self._misses))
-            # An estimate: a small late-only jitter keeps many loaders apart (an early poll is a
-            # round wasted).
-            due = now + interval * (1 + self._rng.uniform(0, self._config.jitter / 2))
-        else:
-            # Nothing learned yet: back off. A job going InProgress says little about when it ends.
-            interval = self._clamp(self._list_interval * self._config.factor)
-            due = now + self._jitter(interval)
-        self._estimated = eta is not None or next_finish is not None
-        self._list_interval = interval
-        for watch in list(self._watches.values()):
-            seen_info = listed.get(watch.job_id)
-            watch.next_due = due
-            if seen_info is None:
-                continue
-            # List records carry no counts: keep the last ones seen.
-            if watch.job_id not in finished and watch is not probe and watch.info is not None:
-                seen_info = seen_info.with_counts_of(watch.info)
-            await self._apply(watch, seen_info, now)
+            for job_id, info in listed.items():
+                if info.state.terminal or (probe is not None and job_id == probe.job_id):
+                    tg.start_soon(one, job_id)
+        for job_id, info in listed.items():
+            if job_id not in infos:
+                known = self._watches[job_id].info
+                # List records carry no counts: keep the last ones seen.
+                infos[job_id] = info.with_counts_of(known) if known is not None else info
+        await self._settle(due, infos, swept)
 
-    def _probe_eta(self, watch: JobWatch, info: JobInfo, now: float) -> float | None:
-        """Seconds until ``watch``'s job ends: from its progress since the last probe of it, or, on
-        a first look, from the org's pace seen so far."""
-        rate = self._throughput or 0.0
-        if watch.probed_at:
-            if info.processed <= watch.probed_processed:
-                # No progress since the last look (orgs report in steps, and a job may wait for a
-                # worker): nothing to estimate from; the caller backs off.
-                watch.probed_at = now
-                return None
-            rate = (info.processed - watch.probed_processed) / max(now - watch.probed_at, 1e-3)
-            self._throughput = max(rate, 0.5 * (self._throughput or 0.0) + 0.5 * rate)
-        watch.probed_at, watch.probed_processed = now, info.processed
-        if rate <= 0:
-            return None
-        # Aimed a little after the expected end: a measured rate is steady, and a poll that comes
-        # too early costs a whole round more.
-        return (watch.records - info.processed) / rate + self._config.minimum
+    async def _settle(
+        self,
+        due: list[JobWatch],
+        infos: dict[str, JobInfo],
+        swept: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
+        """Learn from one round's answers, release the finished jobs, plan the next looks.
 
-    def _note_finishes(self, count: int, now: float) -> None:
-        """Learn the gap between job finishes from a round that saw ``count`` jobs finish.
-
-        Jobs finish one after another at the org's pace: in list rounds that gap sets the
-        cadence, so a finish is seen within half a gap at a cost of about two lists a job.
+        ``swept``: jobs looked at by a sweep, not because they were due.
         """
-        if not count:
-            return
-        if self._last_finish_at is not None:
-            sample = (now - self._last_finish_at) / count
-            self._finish_gap = sample if self._finish_gap is None else 0.5 * self._finish_gap + 0.5 * sample
-        self._last_finish_at = now
+        now = self._clock()
+        modelled = self._model(now) is not None
+        late = False
+        for watch in due:
+            info = infos.get(watch.job_id)
+            if info is None:
+                # Not in the list (it can lag behind a new job): looked at again a little later.
+                watch.next_due = now + self._late(self._clamp(watch.interval * self._config.factor))
+                continue
+            if watch.job_id in swept:
+                if info.state.terminal and watch.next_due > now + self._config.minimum:
+                    # Done before the model said: it runs late; look earlier from now on.
+                    self._scale = max(0.25, self._scale * 0.7)
+                    late = True
+                if not info.state.terminal:
+                    await self._apply(watch, info, now)
+                    continue
+            if info.state.terminal:
+                self._finished(watch, now)
+            else:
+                self._moved(watch, info, now)
+            if info.state.terminal:
+                pass
+            elif modelled:
+                # Still queued when the model says done: the org holds it (a queue delay, other
+                # tenants' work), which lasts longer than a last batch: the waits grow faster.
+                watch.misses += 2 if info.state is JobState.UPLOAD_COMPLETE else 1
+            elif watch is next(iter(self._watches.values())):
+                self._backoff(watch, info, now)  # the others follow the oldest (see _plan)
+            await self._apply(watch, info, now)
+        if swept:
+            self._sweep_backoff = 1.0 if late else min(self._sweep_backoff * 2, 2.0)
+        self._plan(now)
 
     async def _apply(self, watch: JobWatch, info: JobInfo, now: float) -> None:
         """Record what a poll said about ``watch``; release its waiter once it is done."""
@@ -401,12 +405,12 @@ class Poller:
         previous = watch.state
         watch.state = info.state
         watch.processed = max(watch.processed, info.processed)
+        watch.observed_at = now
         if not info.state.terminal:
             watch.info = info
         if self._on_update is not None:
             await self._on_update(watch.job_id, info, previous)
         if info.state.terminal:
-            self._learn(watch, now)
             watch.info = info
             self._watches.pop(watch.job_id, None)
             watch.done.set()

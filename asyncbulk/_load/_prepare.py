@@ -33,6 +33,7 @@ from .._journal import file_identity
 from .._options import BadRows, LoadOptions
 from ._files import FileWork, Folders
 from ._preflight import Describe, check_header, check_key_columns
+from ._shape import shape_chunks
 
 __all__ = ["PreparedInput", "RecordNumbers", "Source", "describe_object", "prepare", "stat_input"]
 
@@ -196,6 +197,11 @@ async def prepare(
         numbering = RecordNumbers(removed=[bad.record for bad in skipped])
     if plan.report.records == 0 and not skipped:
         raise InputError("the file has a header line but no records: nothing to load", path=name)
+    planned, shaped_path = plan.chunks, path
+    # Small jobs at both ends, so a paced org starts sooner and runs dry evenly (see _shape).
+    chunks = await files.run(
+        lambda: shape_chunks(shaped_path, planned, max_records=limits.max_records, name=name)
+    )
     field_types: dict[str, str] = {}
     if client is not None:
         described = await describe_object(client, options.object)
@@ -225,7 +231,7 @@ async def prepare(
         path=path,
         name=name,
         layout=layout,
-        chunks=plan.chunks,
+        chunks=chunks,
         records=plan.report.records,
         numbering=numbering,
         user_file=user_file if user_file == path else None,

@@ -1,0 +1,46 @@
+"""What the poll loop follows (:class:`JobWatch`) and what it asks (:class:`StatusSource`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from .._bulk import JobInfo, JobState
+
+__all__ = ["JobWatch", "StatusSource"]
+
+
+class StatusSource(Protocol):
+    """What the poll loop asks: one job's info, or the whole job list (a :class:`BulkClient`)."""
+
+    async def job_info(self, job_id: str) -> JobInfo:
+        """One job's current info."""
+        ...
+
+    def list_jobs(self) -> AsyncIterator[JobInfo]:
+        """Every job in the org's job list."""
+        ...
+
+
+@dataclass(eq=False)
+class JobWatch:
+    """A job the poll loop follows."""
+
+    job_id: str
+    records: int
+    registered: float
+    next_due: float
+    interval: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    info: JobInfo | None = None
+    state: JobState | None = None
+    processed: int = 0
+    observed_at: float = 0.0
+    polls: int = 0
+    #: Where the job ends in the queue: the records of every job registered before it, and its own.
+    end: float = 0.0
+    #: Looks that found it not done although the model said it was due.
+    misses: int = 0
