@@ -15,6 +15,7 @@ The emulator is four layers, each importing only the ones below: ``_http`` (the 
 from ._config import EmulatorConfig as EmulatorConfig
 from ._config import FaultConfig as FaultConfig
 from ._config import OAuthConfig as OAuthConfig
+from ._config import Profile as Profile
 from ._data import JobSpec as JobSpec
 from ._data import Org as Org
 from ._data import Schema as Schema
@@ -33,5 +34,6 @@ __all__ = [
     "OAuthConfig",
     "Operation",
     "Org",
+    "Profile",
     "Schema",
 ]

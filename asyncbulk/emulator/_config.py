@@ -14,7 +14,9 @@ from ._vocab import (
     QUERY_PAGE_RECORDS,
 )
 
-__all__ = ["EmulatorConfig", "FaultConfig", "OAuthConfig"]
+__all__ = ["EmulatorConfig", "FaultConfig", "OAuthConfig", "Profile"]
+
+_DAY = 86_400.0
 
 
 def _fraction(name: str, value: float) -> None:
@@ -74,8 +76,14 @@ class FaultConfig:
             "result_token_expiry",
         ):
             _fraction(name, getattr(self, name))
-        if self.slow_seconds < 0:
-            raise ValueError(f"slow_seconds must be zero or more, got {self.slow_seconds!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be a whole number, got {self.seed!r}")
+        if (
+            isinstance(self.slow_seconds, bool)
+            or not isinstance(self.slow_seconds, int | float)
+            or not 0 <= self.slow_seconds <= 3600
+        ):
+            raise ValueError(f"slow_seconds must be between 0 and 3600, got {self.slow_seconds!r}")
 
     @property
     def any_request_fault(self) -> bool:
@@ -124,6 +132,92 @@ class OAuthConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Profile:
+    """How much the emulator behaves like a busy real org, beyond what every profile does.
+
+    Every profile answers with Salesforce's texts and shapes, fails what a real org fails, orders
+    results by batch completion, rolls allocations over 24 hours and expires old jobs. The
+    ``fast`` profile (the default) adds nothing that costs time; ``realistic`` queues jobs,
+    paces them, reports progress in small steps, lags its limit counters and shows other jobs
+    in the job list. ``Profile.named("realistic")`` or ``dataclasses.replace`` to tune one.
+
+    :param name: ``fast``, ``realistic`` or a name of your own (for display only).
+    :param queue_delay: seconds (min, max) a closed job waits in ``UploadComplete`` behind other
+        tenants' work before it goes ``InProgress``; drawn per job from the seed.
+    :param records_per_second: the pace per worker when ``EmulatorConfig.records_per_second``
+        is not set; ``None`` is as fast as it can.
+    :param progress_step: ``numberRecordsProcessed`` rises by this many records at a time while
+        a paced batch runs (real orgs process 200-record chunks); ``None``: a whole batch at once.
+    :param limit_info_lag: seconds ``Sforce-Limit-Info`` may lag behind the real usage.
+    :param limits_lag: seconds ``GET /limits`` may lag behind ("accurate within five minutes").
+    :param foreign_jobs: Bulk API 1.0 (``Classic``) jobs and other users' jobs in the job list.
+    :param result_chunk: result rows are stored and interleaved across batches in chunks of
+        this many rows (the 200-record chunks of a real org's batches).
+    :param open_job_lifetime: seconds an ``Open`` job lives before it is aborted.
+    :param job_lifetime: seconds a job lives after its last change; then it and its results are
+        deleted, terminal or not.
+    """
+
+    name: str = "fast"
+    queue_delay: tuple[float, float] = (0.0, 0.0)
+    records_per_second: float | None = None
+    progress_step: int | None = None
+    limit_info_lag: float = 0.0
+    limits_lag: float = 0.0
+    foreign_jobs: int = 0
+    result_chunk: int = 200
+    open_job_lifetime: float = _DAY
+    job_lifetime: float = 7 * _DAY
+
+    def __post_init__(self) -> None:
+        low, high = self.queue_delay
+        if not 0 <= low <= high:
+            raise ValueError(f"queue_delay must be (min, max) with 0 <= min <= max, got {self.queue_delay!r}")
+        if self.records_per_second is not None and self.records_per_second <= 0:
+            raise ValueError(f"records_per_second must be positive, got {self.records_per_second!r}")
+        for name in ("progress_step", "result_chunk"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        if (
+            isinstance(self.foreign_jobs, bool)
+            or not isinstance(self.foreign_jobs, int)
+            or self.foreign_jobs < 0
+        ):
+            raise ValueError(f"foreign_jobs must be a whole number >= 0, got {self.foreign_jobs!r}")
+        for name in ("limit_info_lag", "limits_lag", "open_job_lifetime", "job_lifetime"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be zero or more, got {getattr(self, name)!r}")
+
+    @classmethod
+    def named(cls, name: str) -> Profile:
+        """``fast`` or ``realistic``.
+
+        :raises ValueError: for another name.
+        """
+        if name == "fast":
+            return cls()
+        if name == "realistic":
+            return cls(
+                name="realistic",
+                # Jobs queue "behind other tenants' work" for seconds to minutes (job states,
+                # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/get_job_info.htm);
+                # a few seconds keep a realistic test short.
+                queue_delay=(1.0, 8.0),
+                # A 10,000-record batch in about five seconds per worker.
+                records_per_second=2000.0,
+                progress_step=200,
+                # "The limit is not precise, this is recalculated asynchronously" (real response
+                # headers, enreeco.blogspot.com 2015); /limits is "accurate within five minutes"
+                # (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm).
+                limit_info_lag=60.0,
+                limits_lag=300.0,
+                foreign_jobs=40,
+            )
+        raise ValueError(f"unknown profile {name!r}: expected 'fast' or 'realistic'")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EmulatorConfig:
     """How the emulator runs.
 
@@ -147,6 +241,14 @@ class EmulatorConfig:
         row), so a page can hold fewer rows than asked and not be the last.
     :param query_rate: rows per second a query job is processed at; ``None`` is as fast as it can.
     :param daily_query_job_limit: Bulk API 2.0 query jobs per rolling 24 hours (Salesforce: 10,000).
+    :param profile: a :class:`Profile` or its name (``"fast"``, the default, or ``"realistic"``).
+    :param seed: makes everything random about the org repeatable (queue waits, result order,
+        the other jobs in the job list); the faults have their own (``FaultConfig.seed``).
+    :param header_timeout: seconds a new connection may take to send a request's headers.
+    :param idle_timeout: seconds an idle keep-alive connection stays open.
+    :param body_timeout: seconds a request body may pause between two chunks.
+    :param admin_token: the token of the ``/__emulator/*`` control routes (printed at start);
+        generated if ``None``. The emulator's access tokens are accepted there too.
     """
 
     host: str = "127.0.0.1"
@@ -168,8 +270,21 @@ class EmulatorConfig:
     daily_query_job_limit: int = DAILY_QUERY_JOBS
     faults: FaultConfig = field(default_factory=FaultConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
+    profile: Profile | str = "fast"
+    seed: int = 0
+    header_timeout: float = 30.0
+    idle_timeout: float = 75.0
+    body_timeout: float = 60.0
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.profile, str):
+            object.__setattr__(self, "profile", Profile.named(self.profile))
+        elif not isinstance(self.profile, Profile):
+            raise ValueError(f"profile must be a Profile or its name, got {self.profile!r}")
+        for name in ("header_timeout", "idle_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port!r}")
         for name in (
@@ -191,3 +306,16 @@ class EmulatorConfig:
             raise ValueError(f"query_rate must be positive, got {self.query_rate!r}")
         if self.token_lifetime is not None and self.token_lifetime <= 0:
             raise ValueError(f"token_lifetime must be positive, got {self.token_lifetime!r}")
+
+    @property
+    def the_profile(self) -> Profile:
+        """:attr:`profile` as a :class:`Profile` (a name is resolved when the config is made)."""
+        assert isinstance(self.profile, Profile)
+        return self.profile
+
+    @property
+    def pace(self) -> float | None:
+        """Records per second per worker: :attr:`records_per_second`, else the profile's."""
+        if self.records_per_second is not None:
+            return self.records_per_second
+        return self.the_profile.records_per_second

@@ -1,10 +1,11 @@
 """``asyncbulk emulator``: serve the emulator until SIGINT/SIGTERM.
 
 Prints exactly one line once it is listening, e.g.
-``asyncbulk emulator: instance_url=http://127.0.0.1:8000 access_token=00D...`` (plus ``ca_file=PATH``
-with ``--tls``), so that scripts and :class:`EmulatorProcess` can read where and how to connect.
-What a person needs besides (the user, the OAuth flows, the Salesforce CLI's login commands) goes to
-stderr; it never shows a secret.
+``asyncbulk emulator: instance_url=http://127.0.0.1:8000 access_token=00D... admin_token=emuadmin-...``
+(plus ``ca_file=PATH`` with ``--tls``), so that scripts and :class:`EmulatorProcess` can read where
+and how to connect; the admin token opens the control routes (``/__emulator/*``). What a person needs
+besides (the user, the OAuth flows, the Salesforce CLI's login commands) goes to stderr; it never
+shows a secret. Binding beyond loopback (``--host 0.0.0.0``) prints a warning to stderr first.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import signal
 import sys
 
+from aiohttp import http_exceptions
+
 from ._config import EmulatorConfig, FaultConfig, OAuthConfig
-from ._server import Emulator
+from ._server import Emulator, exposure_warning
 from ._vocab import (
     BATCH_RECORDS,
     DAILY_API_REQUESTS,
@@ -49,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-batch-limit", type=int, default=DAILY_BATCHES)
     p.add_argument("--daily-record-limit", type=int, default=DAILY_RECORDS)
     p.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
+    p.add_argument(
+        "--profile",
+        choices=("fast", "realistic"),
+        default="fast",
+        help="realistic: jobs queue for seconds, progress in small steps, limits lag, other jobs listed",
+    )
+    p.add_argument("--header-timeout", type=float, default=30.0, metavar="S", help="for a request's headers")
+    p.add_argument("--idle-timeout", type=float, default=75.0, metavar="S", help="for an idle connection")
+    p.add_argument("--body-timeout", type=float, default=60.0, metavar="S", help="for a pause in a body")
+    p.add_argument("--admin-token", help="the control routes' token (printed; generated if not given)")
     p.add_argument(
         "--query-page-records",
         type=int,
@@ -102,14 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p.add_argument(flag, type=float, default=0.0, metavar="F", help=help_text)
     p.add_argument("--fault-slow-seconds", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="makes queue waits, result order... repeatable")
+    p.add_argument("--fault-seed", type=int, help="the faults' seed (default: --seed)")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """An :class:`EmulatorConfig` from parsed options (``ValueError`` for bad values)."""
     faults = FaultConfig(
-        seed=args.seed,
+        seed=args.seed if args.fault_seed is None else args.fault_seed,
         error_500=args.fault_500,
         error_503=args.fault_503,
         limit_exceeded=args.fault_limit,
@@ -159,7 +174,25 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         daily_query_job_limit=args.daily_query_job_limit,
         faults=faults,
         oauth=oauth,
+        profile=args.profile,
+        seed=args.seed,
+        header_timeout=args.header_timeout,
+        idle_timeout=args.idle_timeout,
+        body_timeout=args.body_timeout,
+        admin_token=args.admin_token,
     )
+
+
+class _QuietClientErrors(logging.Filter):
+    """Drops aiohttp's tracebacks for requests it could not parse: a client's mistake, answered 400.
+
+    A hostile or broken client would otherwise fill the log with one traceback per request; the
+    emulator's own faults are still logged (by ``aiohttp.web``, as 500s).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, http_exceptions.HttpProcessingError)
 
 
 async def serve(config: EmulatorConfig) -> None:
@@ -167,17 +200,24 @@ async def serve(config: EmulatorConfig) -> None:
     # Batches run in worker threads that hold the GIL for long stretches (SQLite, CSV); a short switch
     # interval lets the event loop thread in often enough to answer job-status requests in a few ms.
     sys.setswitchinterval(0.0005)
+    logging.getLogger("aiohttp.server").addFilter(_QuietClientErrors())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    warning = exposure_warning(config.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     async with Emulator(config) as emu:
         # Everything loaded so far (modules, the app) lives as long as the process: out of the
         # collector's sight, full collections only walk what the load creates, and pause the
         # event loop less. (This process is ours; the in-process Emulator leaves gc alone.)
         gc.collect()
         gc.freeze()
-        line = f"asyncbulk emulator: instance_url={emu.instance_url} access_token={emu.access_token}"
+        line = (
+            f"asyncbulk emulator: instance_url={emu.instance_url} access_token={emu.access_token} "
+            f"admin_token={emu.admin_token}"
+        )
         if emu.ca_file:
             line += f" ca_file={emu.ca_file}"
         print(line, flush=True)

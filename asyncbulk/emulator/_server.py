@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import logging
 import os
 import shutil
 import ssl
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._config import EmulatorConfig, FaultConfig, OAuthConfig
+from ._config import EmulatorConfig, FaultConfig, OAuthConfig, Profile
 from ._data import Org, Schema
 from ._http import EmulatorState, build_app
 from ._tls import make_certificate
@@ -28,6 +30,28 @@ from ._vocab import LATEST_VERSION
 __all__ = ["Emulator", "EmulatorProcess", "EmulatorThread", "open_org", "parse_banner", "process_args"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("asyncbulk.emulator")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for binding beyond loopback, or ``None``."""
+    if is_loopback(host):
+        return None
+    return (
+        f"asyncbulk emulator: WARNING: listening on {host}, beyond loopback: anyone who can reach it "
+        "can use its test org and, with the admin token, its control routes (/__emulator/*)"
+    )
 
 
 def open_org(config: EmulatorConfig) -> Org:
@@ -45,6 +69,8 @@ class _Endpoints:
 
     instance_url: str
     access_token: str
+    #: The token of the ``/__emulator/*`` control routes.
+    admin_token: str = ""
     ca_file: str | None = None
     api_version: str = LATEST_VERSION
 
@@ -74,6 +100,7 @@ class Emulator(_Endpoints):
         self.config = config or EmulatorConfig()
         self._org = org
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._tmpdir: str | None = None
         self.instance_url = ""
         self.access_token = ""
@@ -101,16 +128,40 @@ class Emulator(_Endpoints):
             scheme = "https"
         self.state = EmulatorState(cfg, org, instance_url=lambda: self.instance_url)
         self.access_token = self.state.access_token
+        self.admin_token = self.state.admin_token
         app = build_app(self.state)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        # An idle keep-alive connection is closed after idle_timeout (aiohttp's keepalive_timeout).
+        # An idle keep-alive connection is closed after idle_timeout (aiohttp's keepalive_timeout);
+        # a body a handler left unread is drained for at most body_timeout (10 s at most), then
+        # the connection is closed: a client that stops sending is not waited for.
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=cfg.idle_timeout,
+            lingering_time=min(10.0, cfg.body_timeout),
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_context)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        assert self._runner.server is not None
+        # Our own listening socket rather than a TCPSite: each new connection gets a deadline for
+        # its first request's headers (see _http/_connections.py).
+        factory = self.state.connections.protocol_factory(self._runner.server)
+        self._server = await asyncio.get_running_loop().create_server(
+            factory, cfg.host, cfg.port, ssl=ssl_context, reuse_address=True
+        )
+        port = self._server.sockets[0].getsockname()[1]
         self.instance_url = f"{scheme}://{cfg.host}:{port}"
+        warning = exposure_warning(cfg.host)
+        if warning is not None:
+            _log.warning("%s", warning)
 
     async def stop(self) -> None:
         """Stop serving (jobs in flight stay saved for a restart with the same database)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self.state is not None:
+            self.state.connections.cancel_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -140,6 +191,11 @@ class Emulator(_Endpoints):
         """Change the injected faults while running."""
         assert self.state is not None, "the emulator is not running"
         self.state.set_faults(faults)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the org's clock forward (see ``POST /__emulator/clock``); the org's new time."""
+        assert self.state is not None, "the emulator is not running"
+        return self.state.advance_clock(seconds)
 
 
 class EmulatorThread(_Endpoints):
@@ -180,6 +236,16 @@ class EmulatorThread(_Endpoints):
         try:
             loop.run_until_complete(main())
         finally:
+            # Connections a client left half-way may still be draining their bodies: end them, as
+            # asyncio.run would, rather than leave them pending on a closed loop.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+
+            async def drain() -> None:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+            loop.run_until_complete(drain())
             loop.close()
 
     def __enter__(self) -> EmulatorThread:
@@ -190,6 +256,7 @@ class EmulatorThread(_Endpoints):
             raise self._error
         self.instance_url = self._emulator.instance_url
         self.access_token = self._emulator.access_token
+        self.admin_token = self._emulator.admin_token
         self.ca_file = self._emulator.ca_file
         return self
 
@@ -223,15 +290,28 @@ class EmulatorThread(_Endpoints):
         """Change the injected faults while running."""
         self._call(lambda: self._emulator.set_faults(faults))
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the org's clock forward, on the emulator's own loop; the org's new time."""
+        return self._call(lambda: self._emulator.advance_clock(seconds))
+
 
 def process_args(config: EmulatorConfig, jwt_cert_file: str | None = None) -> list[str]:
     """Command-line options of ``python -m asyncbulk.emulator`` for a configuration.
 
     :param jwt_cert_file: a file holding ``config.oauth.jwt_public_key_pem`` (the command reads the
         certificate from a file).
-    :raises ValueError: if the configuration has a JWT certificate but no file is given.
+    :raises ValueError: if the configuration has a JWT certificate but no file is given, or for a
+        :class:`Profile` that is not one of the named ones (only names go on a command line).
     """
+    profile = config.the_profile
+    if profile.name not in ("fast", "realistic") or profile != Profile.named(profile.name):
+        raise ValueError("a child process takes a named profile only ('fast' or 'realistic')")
     args = ["--host", config.host, "--port", str(config.port), "--workers", str(config.workers)]
+    args += ["--profile", profile.name, "--seed", str(config.seed)]
+    args += ["--header-timeout", str(config.header_timeout), "--idle-timeout", str(config.idle_timeout)]
+    args += ["--body-timeout", str(config.body_timeout)]
+    if config.admin_token is not None:
+        args += ["--admin-token", config.admin_token]
     args += ["--batch-size", str(config.batch_size)]
     args += ["--api-request-limit", str(config.api_request_limit)]
     args += ["--daily-batch-limit", str(config.daily_batch_limit)]
@@ -271,8 +351,7 @@ def process_args(config: EmulatorConfig, jwt_cert_file: str | None = None) -> li
             args += [flag, str(value)]
     if f.slow:
         args += ["--fault-slow-seconds", str(f.slow_seconds)]
-    if f.seed:
-        args += ["--seed", str(f.seed)]
+    args += ["--fault-seed", str(f.seed)]
     return args + _oauth_args(config.oauth, jwt_cert_file)
 
 
@@ -338,6 +417,7 @@ class EmulatorProcess(_Endpoints):
         fields = parse_banner(line.strip())
         self.instance_url = fields["instance_url"]
         self.access_token = fields["access_token"]
+        self.admin_token = fields.get("admin_token", "")
         self.ca_file = fields.get("ca_file")
         return self
 
@@ -345,6 +425,17 @@ class EmulatorProcess(_Endpoints):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def kill(self) -> int | None:
+        """Kill the process at once (SIGKILL, as a crash would); returns its exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode
 
     def stop(self) -> int | None:
         """Ask the process to stop (SIGTERM) and wait for it; returns its exit status."""
@@ -368,6 +459,7 @@ class EmulatorProcess(_Endpoints):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.instance_url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", f"Bearer {self.admin_token}")
         with urllib.request.urlopen(req, timeout=10, context=self.client_ssl_context()) as resp:
             return json.loads(resp.read())
 
@@ -379,3 +471,8 @@ class EmulatorProcess(_Endpoints):
     def set_faults(self, faults: FaultConfig) -> None:
         """Change the injected faults while running (``POST /__emulator/faults``)."""
         self._request("POST", "/__emulator/faults", asdict(faults))
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the org's clock forward (``POST /__emulator/clock``); the org's new time."""
+        answer: dict[str, float] = self._request("POST", "/__emulator/clock", {"advance": seconds})
+        return answer["now"]

@@ -162,8 +162,12 @@ BATCH_RECORDS = 10_000
 DAILY_BATCHES = 15_000
 #: Records an org may load per rolling 24 hours.
 DAILY_RECORDS = 150_000_000
-#: The emulator's default daily API request allocation (real orgs' depends on edition and licences).
-DAILY_API_REQUESTS = 15_000_000
+#: The daily API request allocation of a typical Enterprise Edition org: 100,000 requests per 24
+#: hours plus some per licence ("API Request Limits and Allocations",
+#: https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm;
+#: the Limit Info Header page's example answer is ``api-usage=10018/100000``,
+#: https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/headers_api_usage.htm).
+DAILY_API_REQUESTS = 100_000
 #: Bulk API 2.0 query jobs per 24 hours, and their result storage (``GET /limits``).
 DAILY_QUERY_JOBS = 10_000
 DAILY_QUERY_FILE_STORAGE_MB = 976_562

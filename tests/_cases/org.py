@@ -159,7 +159,10 @@ class Org:
     def expire_tokens(self) -> None:
         """Make every token issued so far stop working (the emulator's test-only control route)."""
         request = urllib.request.Request(
-            f"{self.instance_url}/__emulator/expire-tokens", method="POST", data=b""
+            f"{self.instance_url}/__emulator/expire-tokens",
+            method="POST",
+            data=b"",
+            headers={"Authorization": f"Bearer {self.emulator.admin_token}"},
         )
         with urllib.request.urlopen(request, timeout=10):
             pass

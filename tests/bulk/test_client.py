@@ -237,7 +237,7 @@ class PasswordAuth:
 
 
 async def expire_tokens(emulator: Emulator) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {emulator.admin_token}"}) as session:
         async with session.post(f"{emulator.instance_url}/__emulator/expire-tokens") as response:
             assert response.status == 200
 

@@ -45,7 +45,10 @@ def auth(emu: EmulatorThread) -> list[str]:
 
 def http_stats(emu: EmulatorThread) -> dict[str, Any]:
     """The emulator's test-only stats endpoint, read over HTTP as an outside observer would."""
-    with urllib.request.urlopen(f"{emu.instance_url}/__emulator/stats", timeout=10) as response:
+    request = urllib.request.Request(
+        f"{emu.instance_url}/__emulator/stats", headers={"Authorization": f"Bearer {emu.admin_token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 

@@ -3,7 +3,7 @@
 Every module under ``asyncbulk/emulator`` is parsed with ``ast`` (imports inside functions count too).
 The units and what each may import:
 
-* ``_vocab`` (the API's enums and limits): nothing of the emulator;
+* ``_vocab`` (the API's enums and limits) and ``_clock`` (the org's time): nothing of the emulator;
 * ``_config``: ``_vocab``; ``_faults``: ``_vocab``, ``_config``;
 * ``_data`` (records, jobs in SQLite): ``_vocab``;
 * ``_ingest`` (jobs, uploads, batches): ``_data`` and the shared modules;
@@ -31,17 +31,18 @@ import asyncbulk.emulator
 
 EMULATOR = Path(asyncbulk.emulator.__file__).parent
 PACKAGE = "asyncbulk.emulator"
-SHARED = frozenset({"_vocab", "_config", "_faults"})
+SHARED = frozenset({"_vocab", "_clock", "_config", "_faults"})
 LAYERS = ("_data", "_ingest", "_query", "_http")
 ALLOWED: dict[str, frozenset[str]] = {
     "_vocab": frozenset(),
+    "_clock": frozenset(),
     "_config": frozenset({"_vocab"}),
     "_faults": frozenset({"_vocab", "_config"}),
     "_data": frozenset({"_vocab"}),
-    "_ingest": frozenset({"_vocab", "_config", "_faults", "_data"}),
+    "_ingest": frozenset({"_vocab", "_clock", "_config", "_faults", "_data"}),
     # Query jobs share the jobs' refusal (ApiError), creator and date format with ingest's.
-    "_query": frozenset({"_vocab", "_config", "_faults", "_data", "_ingest"}),
-    "_http": frozenset({"_vocab", "_config", "_faults", "_data", "_ingest", "_query"}),
+    "_query": frozenset({"_vocab", "_clock", "_config", "_faults", "_data", "_ingest"}),
+    "_http": frozenset({"_vocab", "_clock", "_config", "_faults", "_data", "_ingest", "_query"}),
 }
 
 

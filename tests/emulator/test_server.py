@@ -56,7 +56,7 @@ def test_banner_is_one_line_with_url_and_token() -> None:
         assert proc.stdout is not None
         fields = parse_banner(proc.stdout.readline().strip())
         assert fields["instance_url"].startswith("http://127.0.0.1:")
-        assert fields["access_token"]
+        assert fields["access_token"] and fields["admin_token"].startswith("emuadmin-")
     finally:
         proc.terminate()
         assert proc.wait(20) == 0
@@ -81,16 +81,45 @@ def test_process_args_round_trip() -> None:
         ),
     )
     assert config_from_args(build_parser().parse_args(process_args(config))) == config
+    realistic = EmulatorConfig(
+        profile="realistic",
+        seed=11,
+        header_timeout=3.0,
+        idle_timeout=4.0,
+        body_timeout=5.0,
+        admin_token="adm",
+    )
+    assert config_from_args(build_parser().parse_args(process_args(realistic))) == realistic
+    from asyncbulk.emulator._config import Profile
+
+    custom = EmulatorConfig(profile=Profile(foreign_jobs=3))
+    with pytest.raises(ValueError, match="named profile"):
+        process_args(custom)
+    with pytest.raises(ValueError, match="unknown profile"):
+        EmulatorConfig(profile="slow")
+
+
+def test_binding_beyond_loopback_warns() -> None:
+    from asyncbulk.emulator._server import exposure_warning
+
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("::1") is None
+    assert exposure_warning("localhost") is None
+    warning = exposure_warning("0.0.0.0")
+    assert warning is not None and "beyond loopback" in warning and "/__emulator/" in warning
+    assert exposure_warning("192.168.1.5") is not None
 
 
 def test_process_stats_and_faults() -> None:
     with EmulatorProcess(EmulatorConfig(workers=1)) as emu:
-        assert call(emu, "GET", "/limits")["DailyApiRequests"]["Remaining"] == 15_000_000 - 1
+        assert call(emu, "GET", "/limits")["DailyApiRequests"]["Remaining"] == 100_000 - 1
         assert emu.stats()["api_usage"] == 1
         emu.set_faults(FaultConfig(error_503=1))
         with pytest.raises(urllib.error.HTTPError) as exc_info:
             call(emu, "GET", "/limits")
         assert exc_info.value.code == 503
+        emu.set_faults(FaultConfig())
+        assert emu.advance_clock(3600) > time.time() + 3500  # over HTTP, with the admin token
+        assert emu.stats()["clock_offset"] == 3600
 
 
 def test_db_keeps_jobs_and_resumes_jobs_in_flight(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from ._batch import Block, block_len
 from ._checks import LockFail
 from ._errors import HeaderError, QueryError
 from ._extract import BulkQuery
+from ._jobstore import JobWrite, UploadWriter
 from ._org import Org
 from ._plan import JobSpec
 from ._records import RecordError
@@ -17,6 +18,7 @@ __all__ = [
     "FieldDef",
     "HeaderError",
     "JobSpec",
+    "JobWrite",
     "LockFail",
     "ObjectDef",
     "Org",
@@ -25,5 +27,6 @@ __all__ = [
     "RowResult",
     "Schema",
     "SchemaError",
+    "UploadWriter",
     "block_len",
 ]

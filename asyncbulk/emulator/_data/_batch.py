@@ -41,7 +41,7 @@ Per-record errors and the decisions behind them (``sf__Error`` = ``CODE:message:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .._vocab import Operation
 from ._checks import LockFail, check_locks, check_required, check_unique, check_unwritable
@@ -74,6 +74,8 @@ class BatchApply:
     :param columns: the batch's cells column by column, in header order.
     :param count: the number of rows (each column's length).
     :param lock_fail: which rows lose their lock, or ``None``.
+    :param preset: rows that fail with these errors whatever they hold (unreadable CSV rows):
+        they take part in no check (an upsert key they seem to hold matches nothing).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class BatchApply:
         columns: Sequence[Sequence[str]],
         count: int,
         lock_fail: LockFail | None,
+        preset: Mapping[int, str] | None = None,
     ) -> None:
         self.tx = tx
         self.plan = plan
@@ -90,7 +93,8 @@ class BatchApply:
         self.n = count
         self.lock_fail = lock_fail
         #: Row index -> ``sf__Error`` text: a row keeps the first error found.
-        self.errors: dict[int, str] = {}
+        self.errors: dict[int, str] = dict(preset or {})
+        self.preset: Mapping[int, str] = preset or {}
         self.raw: Sequence[Sequence[str]] = columns
         #: The record each row writes (known before the write for updates and matched upserts).
         self.ids: list[str | None] = [None] * self.n
@@ -121,6 +125,7 @@ class BatchApply:
         if op is Operation.UPSERT:
             self._match_upsert_keys(values)
         check_unwritable(self.plan, self.raw, self.creating, self.errors)
+        self.errors.update(self.preset)  # an unreadable row's error wins over every other
         check_required(self.obj, values, present, self.creating, self.errors)
         check_unique(self.tx, self.obj, self.plan.key, values, self.ids, self.errors)
         check_locks(self.lock_fail, self.n, self.errors)
@@ -195,7 +200,7 @@ class BatchApply:
             fdef = c.fdef
             if c.kind is ColKind.FIELD and fdef is not None:
                 raw = self.raw[c.index]
-                parsed, errs = parse_column(fdef, raw, c.index + 1)
+                parsed, errs = parse_column(fdef, raw, c.index)
                 self.fail(errs)
                 if fdef.type == "reference":
                     parsed = self._check_references(fdef, parsed)
@@ -316,6 +321,8 @@ class BatchApply:
             return
         seen: dict[object, list[int]] = {}
         for i, k in enumerate(values[key.name.lower()]):
+            if i in self.preset:
+                continue
             if k is None:
                 self.errors.setdefault(i, format_error("MISSING_ARGUMENT", f"{key.name} not specified"))
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from .._vocab import LATEST_VERSION
@@ -13,7 +13,7 @@ from ._describe import describe_object
 from ._errors import HeaderError
 from ._extract import BulkQuery, compile_bulk, snapshot
 from ._ids import IdGenerator
-from ._jobstore import JobStore
+from ._jobstore import JobStore, JobWrite
 from ._plan import JobSpec, PlanCache
 from ._querystore import QueryJobStore
 from ._records import fetch_record
@@ -87,17 +87,27 @@ class Org:
         header: Sequence[str],
         columns: Sequence[Sequence[str]],
         lock_fail: LockFail | None = None,
+        *,
+        row_errors: Mapping[int, str] | None = None,
+        commit: Callable[[BatchResults], JobWrite] | None = None,
     ) -> BatchResults:
         """Apply one batch, given column-wise (``columns[j][i]`` is row i's cell j); one result per row.
 
         :param lock_fail: called with each row index still fine before the write; True makes that row
             fail ``UNABLE_TO_LOCK_ROW`` (fault injection).
+        :param row_errors: rows that fail with these ``sf__Error`` texts whatever their cells hold
+            (rows the CSV parser could not read); nothing of theirs is checked or written.
+        :param commit: given the batch's results, what to write about its job in the same
+            transaction (result rows, the job's record): all of it commits, or none.
         :raises HeaderError: (a ``ValueError``) if the header is not usable, see :meth:`check_header`.
         """
         plan = self._plans.get(spec, header)
         count = block_len(columns)
         with self._store.transaction() as tx:
-            return BatchApply(tx, plan, columns, count, lock_fail).run()
+            results = BatchApply(tx, plan, columns, count, lock_fail, row_errors or {}).run()
+            if commit is not None:
+                self.jobs.write(tx, commit(results))
+            return results
 
     def query(
         self, soql: str, *, version: str = LATEST_VERSION, include_deleted: bool = False
@@ -151,5 +161,6 @@ class Org:
         return int(self._store.fetchall(f"SELECT count(*) FROM {obj.table}{where}")[0][0])
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and remove an in-memory org's uploads)."""
         self._store.close()
+        self.jobs.close()

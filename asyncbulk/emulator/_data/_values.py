@@ -10,7 +10,10 @@ Sources for the error texts (per-record ``sf__Error`` = ``CODE:message:fields --
 * bad date / number / boolean: ``INVALID_FIELD:Failed to deserialize field at col 4. Due to,
   '6/15/19' is not a valid value for the type xsd:date:Trip_End_Date__c --`` (a real Bulk API
   failed-results row quoted in a public repository's notes); the same form with ``xsd:dateTime``,
-  ``xsd:int``, ``xsd:double``, ``xsd:boolean`` is widely reported for those types.
+  ``xsd:int``, ``xsd:double``, ``xsd:boolean`` is widely reported for those types. Columns count
+  from 0: a real org answered ``col 3`` for CloseDate, the fourth column of
+  ``Name,StageName,external_id__c,CloseDate`` (amp-labs/connectors, a failed-results file captured
+  from a real org, ``providers/salesforce/test/bulk/info/partial-failure.csv``).
 * ``STRING_TOO_LONG``: ``Account Name: data value too large: <value> (max length=255)`` (REST
   captures; the message names the field's label, the fields part its API name).
 * ``INVALID_EMAIL_ADDRESS``: ``Email: invalid email address: <value>``.
@@ -341,7 +344,7 @@ def java_double(x: float) -> str:
 
 
 def parse_column(fdef: FieldDef, values: Sequence[str], col: int) -> ColumnResult:
-    """One column of a batch parsed for ``fdef``'s type; ``col`` is its 1-based position.
+    """One column of a batch parsed for ``fdef``'s type; ``col`` is its 0-based position.
 
     Id and reference cells are only told apart from empty ones here: the batch checks them
     against the records.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .._vocab import UPLOAD_MAX_BYTES
 from . import _ingest_routes as ingest
 from . import _org_routes as org
 from . import _query_routes as queries
 from . import _rest_routes as rest
+from ._body import SMALL_BODY
 from ._front_door import add_limit_header, salesforce_front_door
 from ._oauth import oauth_routes
 from ._paths import LeadingSlashes
@@ -25,8 +25,10 @@ def build_app(state: EmulatorState) -> web.Application:
 
     :raises ValueError: if the OAuth configuration's JWT key is not an RSA public key or certificate.
     """
-    # Uploads are read from the stream with their own cap; other bodies are small.
-    app = web.Application(middlewares=[salesforce_front_door], client_max_size=UPLOAD_MAX_BYTES + 1)
+    # Uploads are streamed with their own cap; every other body is small, and read with this one.
+    app = web.Application(
+        middlewares=[state.connections.middleware, salesforce_front_door], client_max_size=SMALL_BODY
+    )
     app[STATE_KEY] = state
     app.on_response_prepare.append(add_limit_header)
     base = r"/services/data/v{version:\d+\.\d+}"

@@ -1,30 +1,40 @@
 """What Salesforce's front door does before a handler runs, and how every error is answered.
 
 Everything under ``/services/data`` goes through :func:`salesforce_front_door`, in this order:
-injected faults, the API version check, the bearer token, the org's daily API request count. Paths
-are read with repeated leading slashes merged (:mod:`._paths`). Errors under ``/services/``, an
-unknown path included, are always Salesforce's JSON array ``[{"errorCode": ..., "message": ...}]``
-("Status Codes and Error Responses",
-https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+injected faults, the API version check, the bearer token, the org's daily API request count, and
+only then the handler, which is the first to read a body. Errors anywhere under ``/services/`` are
+always Salesforce's JSON array ``[{"errorCode": ..., "message": ...}]`` ("Status Codes and Error
+Responses", https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm),
+never a text page, an unknown path included; paths are read with repeated leading slashes
+merged (:mod:`._paths`); a 500 is only ever an emulator bug. Responses are gzip-compressed when the
+request says ``Accept-Encoding: gzip`` ("Compression Headers",
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_compression.htm;
+for ingest results, https://developer.salesforce.com/docs/platform/api-asynch/guide/datafiles-use-compression.html).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from .._faults import RequestFault
 from .._ingest import ApiError
-from .._vocab import API_VERSIONS, REST_VERSIONS, RETIRED_BELOW, JobState
+from .._vocab import API_VERSIONS, REST_VERSIONS, RETIRED_BELOW, UPLOAD_MAX_BYTES
 from ._oauth import bearer_token, invalid_session_response
 from ._paths import api_path
 from ._state import STAT_KINDS, state_of
 
-__all__ = ["add_limit_header", "error_response", "salesforce_front_door"]
+__all__ = [
+    "accepts_gzip",
+    "add_limit_header",
+    "error_response",
+    "negotiate_compression",
+    "require_media_type",
+    "salesforce_front_door",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,27 +42,89 @@ _VERSIONED = re.compile(r"^/services/data/v(\d+)\.(\d+)(/|$)")
 _LIMIT_EXCEEDED = ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
-    """Salesforce's error body: a JSON array with one entry."""
-    return web.json_response([{"errorCode": code, "message": message}], status=status)
+def error_response(status: int, code: str, message: str, *, close: bool = False) -> web.Response:
+    """Salesforce's error body: a JSON array with one entry (``close``: then close the connection)."""
+    response = web.json_response([{"errorCode": code, "message": message}], status=status)
+    if close:
+        response.force_close()
+    return response
+
+
+def require_media_type(request: web.Request, *allowed: str) -> None:
+    """415 ``UNSUPPORTED_MEDIA_TYPE`` unless the body's ``Content-Type`` is one of ``allowed``.
+
+    Real answer: 415 ``UNSUPPORTED_MEDIA_TYPE`` "MediaType of 'multipart/related' is not supported
+    by this resource" (kevinohara80/nforce issue #74). A body without a Content-Type is
+    ``application/octet-stream``, as HTTP says a recipient may take it (RFC 9110, 8.3).
+    """
+    if request.content_type not in allowed:
+        raise ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"MediaType of '{request.content_type}' is not supported by this resource",
+        )
+
+
+#: The request body codings the REST API decodes ("Compression Headers").
+_BODY_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity"})
+
+
+def _body_refusal(request: web.Request) -> web.Response | None:
+    """A body no resource takes, refused before any of it is read: too large for any of them
+    (by its Content-Length), or in a Content-Encoding the REST API does not decode."""
+    size = request.content_length
+    if size is not None and size > UPLOAD_MAX_BYTES and request.match_info.route.name != "upload":
+        # (an upload is refused by its own route, in the upload's words)
+        return error_response(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            f"The request body exceeds the maximum size of {UPLOAD_MAX_BYTES} bytes",
+        )
+    coding = request.headers.get(hdrs.CONTENT_ENCODING, "").strip().lower()
+    if coding and coding not in _BODY_CODINGS:
+        return error_response(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"Content-Encoding '{coding[:40]}' is not supported by this resource",
+        )
+    return None
+
+
+def accepts_gzip(request: web.Request) -> bool:
+    """Whether the request's ``Accept-Encoding`` takes gzip."""
+    for item in request.headers.get(hdrs.ACCEPT_ENCODING, "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
+    return False
+
+
+#: JSON answers shorter than this go uncompressed: gzip would make them longer, or hardly shorter,
+#: and cost more time than they take to send (web servers have such a floor, e.g. nginx's
+#: gzip_min_length). Result files are always compressed.
+GZIP_MIN_BYTES = 1024
+
+
+def negotiate_compression(request: web.Request, response: web.StreamResponse) -> None:
+    """Gzip ``response`` (before it is prepared) if the request accepts it and it has a body."""
+    if response.status in (204, 304) or hdrs.CONTENT_ENCODING in response.headers:
+        return
+    if isinstance(response, web.Response):
+        body = response.body
+        if not isinstance(body, bytes | bytearray) or len(body) < GZIP_MIN_BYTES:
+            return
+    if accepts_gzip(request):
+        response.enable_compression(web.ContentCoding.gzip)
 
 
 def _route_kind(request: web.Request) -> str:
     name = request.match_info.route.name or ""
     if name == "create":
         return "multipart" if request.content_type.startswith("multipart/") else "create"
+    if name == "state":
+        return "state"  # close or abort: the handler counts it once it has read the body
     return name if name in STAT_KINDS else "other"
-
-
-async def _patch_kind(request: web.Request) -> str:
-    try:
-        body = json.loads(await request.read())
-    except ValueError:
-        return "other"
-    target = body.get("state") if isinstance(body, dict) else None
-    if target == JobState.UPLOAD_COMPLETE:
-        return "close"
-    return "abort" if target == JobState.ABORTED else "other"
 
 
 def _drop(request: web.Request) -> web.Response:
@@ -64,17 +136,17 @@ def _drop(request: web.Request) -> web.Response:
 
 @web.middleware
 async def salesforce_front_door(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Faults, version, auth, API usage for ``/services/data``; JSON 404/405 for unknown routes."""
+    """Faults, version, auth, API usage for ``/services/data``; JSON errors under ``/services/``."""
     path = api_path(request)
+    if not path.startswith("/services/"):
+        return await handler(request)
     if not path.startswith("/services/data"):
-        # OAuth and other resources: no faults, version or token here, but JSON errors.
-        return await (_json_errors(request, handler) if path.startswith("/services/") else handler(request))
+        return await _json_errors(request, handler)
     state = state_of(request)
     state.requests += 1
     kind = _route_kind(request)
-    if request.match_info.route.name == "state":
-        kind = await _patch_kind(request)
-    state.by_kind[kind] += 1
+    if kind != "state":
+        state.by_kind[kind] += 1
 
     fault = state.faults.request_fault()
     delay = state.faults.slow()
@@ -118,9 +190,12 @@ async def salesforce_front_door(request: web.Request, handler: Handler) -> web.S
     if token is None or not state.tokens.check(token):
         return invalid_session_response()
 
-    state.api_usage += 1
+    state.count_api_request()
     if state.api_usage > state.config.api_request_limit:
         return error_response(403, *_LIMIT_EXCEEDED)
+    refusal = _body_refusal(request)
+    if refusal is not None:
+        return await _answer_and_close(request, refusal)
 
     response = await _json_errors(request, handler)
     if fault is RequestFault.DROP_AFTER:
@@ -130,9 +205,18 @@ async def salesforce_front_door(request: web.Request, handler: Handler) -> web.S
 
 
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await _answer(request, handler)
+    if not response.prepared:
+        negotiate_compression(request, response)
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
+        if exc.close:
+            return await _answer_and_close(request, error_response(exc.status, exc.error_code, exc.message))
         return error_response(exc.status, exc.error_code, exc.message)
     except web.HTTPMethodNotAllowed as exc:
         # The Bulk exception text for a wrong method ("MethodNotAllowed" in the Bulk API 2.0 errors,
@@ -143,12 +227,34 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         )
     except web.HTTPNotFound:
         return error_response(404, "NOT_FOUND", "The requested resource does not exist")
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own refusals (a body over its cap...), in Salesforce's shape.
+        return error_response(exc.status, "API_ERROR", exc.reason, close=True)
+    except ConnectionError:
+        # The client went away mid-request: nobody to answer (aiohttp would log a 500).
+        return error_response(400, "API_ERROR", "The client closed the connection", close=True)
     except Exception:
         # An emulator bug still answers in Salesforce's shape (and is logged by aiohttp's logger).
         request.app.logger.exception("error handling %s %s", request.method, request.path)
         return error_response(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+
+
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response``, then close the connection without reading the rest of the body.
+
+    For a body refused unread (too large, too slow): aiohttp would otherwise go on reading it for
+    its lingering time, and a client that hangs up meanwhile leaves that read waiting.
+    """
+    response.force_close()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client is gone already
+    request.protocol.force_close()
+    return response
 
 
 async def add_limit_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -160,6 +266,6 @@ async def add_limit_header(request: web.Request, response: web.StreamResponse) -
     """
     if _VERSIONED.match(api_path(request)):
         state = state_of(request)
-        response.headers["Sforce-Limit-Info"] = (
-            f"api-usage={state.api_usage}/{state.config.api_request_limit}"
-        )
+        # Lagging behind in the realistic profile: "recalculated asynchronously".
+        used = state.limit_info.read(state.api_usage)
+        response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{state.config.api_request_limit}"

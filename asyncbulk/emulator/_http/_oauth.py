@@ -22,6 +22,7 @@ invalid-oauth-grant), ``grant type not supported`` (aaronhuggins/sf-jwt-token #1
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -32,9 +33,10 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import jwt
+from aiohttp import http_exceptions as aiohttp_exceptions
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -206,8 +208,15 @@ class TokenEndpoint:
     """
 
     def __init__(
-        self, registry: TokenRegistry, oauth: OAuthConfig, *, instance_url: Callable[[], str], user_id: str
+        self,
+        registry: TokenRegistry,
+        oauth: OAuthConfig,
+        *,
+        instance_url: Callable[[], str],
+        user_id: str,
+        body_timeout: float = 60.0,
     ) -> None:
+        self.body_timeout = body_timeout
         self.registry = registry
         self.oauth = oauth
         self.instance_url = instance_url
@@ -217,7 +226,7 @@ class TokenEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         """The token request: a token response, or 400 with ``error`` and ``error_description``."""
-        form = {key: str(value) for key, value in (await request.post()).items()}
+        form = await _read_form(request, self.body_timeout)
         grant = form.get("grant_type", "")
         try:
             if grant == JWT_BEARER_GRANT:
@@ -339,8 +348,39 @@ def oauth_routes(
 
     :raises ValueError: if ``config.oauth.jwt_public_key_pem`` is not an RSA public key or certificate.
     """
-    endpoint = TokenEndpoint(registry, config.oauth, instance_url=instance_url, user_id=user_id)
+    endpoint = TokenEndpoint(
+        registry, config.oauth, instance_url=instance_url, user_id=user_id, body_timeout=config.body_timeout
+    )
     return [web.post("/services/oauth2/token", endpoint.handle)]
+
+
+async def _read_form(request: web.Request, body_timeout: float) -> dict[str, str]:
+    """The form fields of a token request, read with a cap; an unreadable body has none.
+
+    aiohttp's ``request.post()`` would raise on an unknown charset or bytes that are not UTF-8
+    (and answer an oversized body with a text page); a client's mistake must get the endpoint's
+    own 400, not a 500.
+    """
+    if request.content_length is not None and request.content_length > 1 << 16:
+        return {}
+    if request.content_type != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        # read() keeps the body (a middleware may have read the form already); it is capped by
+        # the application's client_max_size.
+        async with asyncio.timeout(body_timeout):
+            raw = await request.read()
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except (
+        UnicodeDecodeError,
+        ValueError,
+        TimeoutError,
+        ConnectionError,
+        web.HTTPException,
+        web.RequestPayloadError,
+        aiohttp_exceptions.HttpProcessingError,
+    ):
+        return {}
 
 
 def _basic_credentials(request: web.Request) -> tuple[str, str] | None:

@@ -23,7 +23,7 @@ from aiohttp import web
 from .._data import JobSpec, RecordError
 from .._ingest import ApiError
 from .._vocab import API_VERSIONS, Operation
-from ._ingest_routes import parse_job_body
+from ._body import parse_json_object
 from ._oauth import bearer_token
 from ._state import EmulatorState, state_of
 
@@ -150,7 +150,7 @@ async def create_record(request: web.Request) -> web.Response:
     obj = org.schema.get(request.match_info["object"])
     if obj is None:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-    body = parse_job_body(await request.read())
+    body = parse_json_object(await request.read())
     for name in body:
         if obj.field(name) is None:
             raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}")

@@ -31,7 +31,7 @@ from .._vocab import (
     LineEnding,
     QueryOperation,
 )
-from ._ingest_routes import parse_job_body
+from ._body import parse_json_object
 from ._state import EmulatorState, state_of
 
 __all__ = [
@@ -90,7 +90,7 @@ async def create_job(request: web.Request) -> web.Response:
     """
     version = _version(request)
     state = state_of(request)
-    body = parse_job_body(await request.read())
+    body = parse_json_object(await request.read())
     operation = _choice(QueryOperation, "operation", body.get("operation") or "")
     soql = body.get("query")
     if not isinstance(soql, str) or not soql.strip():
@@ -119,7 +119,7 @@ async def job_info(request: web.Request) -> web.Response:
 async def abort_job(request: web.Request) -> web.Response:
     """``PATCH jobs/query/{id}`` with ``{"state": "Aborted"}``."""
     state, job = _job(request)
-    target = parse_job_body(await request.read()).get("state")
+    target = parse_json_object(await request.read()).get("state")
     if target != JobState.ABORTED:
         if target in tuple(JobState):
             raise ApiError(400, "INVALIDJOBSTATE", f"Changing the state of a Job to {target} not allowed")

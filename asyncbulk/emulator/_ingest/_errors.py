@@ -11,13 +11,15 @@ class ApiError(Exception):
     :param status: the HTTP status.
     :param error_code: the entry's ``errorCode``.
     :param message: the entry's ``message``.
+    :param close: close the connection after the answer (a body left unread, a client too slow).
     """
 
-    def __init__(self, status: int, error_code: str, message: str) -> None:
+    def __init__(self, status: int, error_code: str, message: str, *, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
+        self.close = close
 
 
 def not_found() -> ApiError:

@@ -13,36 +13,43 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._data import Block, JobSpec
+from .._data import JobSpec
 from .._vocab import ColumnDelimiter, JobState, LineEnding, Operation
 
 __all__ = ["Job", "JobWork", "format_date"]
 
 
 def format_date(epoch: float) -> str:
-    """Salesforce's job date format, e.g. ``2022-01-02T21:33:43.000+0000``."""
-    millis = int(epoch * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}+0000"
+    """Salesforce's job date format, e.g. ``2022-01-02T21:33:43.000+0000``.
+
+    Always ``.000``: every job date of every real capture has whole seconds (amp-labs/connectors'
+    JobInfo files captured from a real org, a v47 upsert walkthrough, Salesforce's examples).
+    """
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + ".000+0000"
 
 
 @dataclass
 class JobWork:
     """What a job holds in memory while it is worked on; never persisted (a restart rebuilds it)."""
 
-    #: The parsed upload, one block per batch (``None`` until parsed and once the job is settled).
-    blocks: list[Block] | None = None
-    #: The uploaded CSV until it is parsed.
-    data: bytes | None = None
     #: The batch at which an injected fault fails the job, if any.
     fail_at: int | None = None
     #: Batches queued or running.
     pending: int = 0
     #: The upload is being parsed and its batches queued.
     preparing: bool = False
+    #: An upload is streaming in (a second PUT meanwhile is refused like one after it).
+    uploading: bool = False
     #: Deleted while batches were still queued: they are skipped.
     deleted: bool = False
+    #: Records (and failures among them) committed but not shown yet: a paced batch reveals its
+    #: progress in steps, as a real org's ``numberRecordsProcessed`` rises 200 records at a time.
+    hidden: int = 0
+    hidden_failed: int = 0
     #: Set when no batch of the job is in flight (its result files are then complete).
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when the job is aborted or deleted (a job waiting in the queue stops waiting).
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -76,6 +83,16 @@ class Job:
     batches_total: int = 0
     settled: list[int] = field(default_factory=list)
     processing_started: float | None = None
+    #: Rows per batch, fixed when processing starts (a restart cuts the file the same way).
+    batch_rows: int = 0
+    #: Why the upload will fail the job (found while it streamed in), if it will.
+    upload_problem: str | None = None
+    #: Line breaks in the upload: an upper bound of its rows.
+    upload_lines: int = 0
+    #: When a closed job leaves the queue (the realistic profile's wait behind other tenants).
+    ready_at: float = 0.0
+    #: The job failed or was aborted before its first batch: ``unprocessedrecords`` is the upload.
+    unprocessed_is_upload: bool = False
     work: JobWork = field(default_factory=JobWork, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -98,54 +115,56 @@ class Job:
         return self.line_ending.chars
 
     # ----- transitions ------------------------------------------------------------------------
-    def touch(self) -> None:
+    def touch(self, now: float) -> None:
         """Record a change of the job (``systemModstamp``)."""
-        self.modstamp = time.time()
+        self.modstamp = now
 
-    def _stop_clock(self) -> None:
+    def _stop_clock(self, now: float) -> None:
         if self.processing_started is not None:
-            self.total_ms = int((time.time() - self.processing_started) * 1000)
+            self.total_ms = int((now - self.processing_started) * 1000)
 
-    def close(self) -> None:
-        """Open -> UploadComplete: the upload is complete, the job is queued."""
+    def close(self, now: float, ready_at: float) -> None:
+        """Open -> UploadComplete: the upload is complete, the job is queued until ``ready_at``."""
         self.state = JobState.UPLOAD_COMPLETE
-        self.touch()
+        self.ready_at = ready_at
+        self.touch(now)
 
-    def upload(self, data: bytes) -> None:
-        """Take the job's one upload."""
+    def take_upload(self, problem: str | None, lines: int) -> None:
+        """The job's one upload arrived (its data is in the job store)."""
         self.uploaded = True
-        self.work.data = data
+        self.upload_problem = problem
+        self.upload_lines = lines
 
-    def begin_processing(self) -> None:
+    def begin_processing(self, now: float) -> None:
         """UploadComplete -> InProgress, when its first batch starts."""
         self.state = JobState.IN_PROGRESS
-        self.processing_started = time.time()
-        self.touch()
+        self.processing_started = now
+        self.touch(now)
 
-    def abort(self) -> None:
+    def abort(self, now: float) -> None:
         """-> Aborted: batches not started yet will not run."""
         self.state = JobState.ABORTED
-        self.touch()
-        self._stop_clock()
+        self.touch(now)
+        self._stop_clock(now)
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, now: float) -> None:
         """-> Failed with ``errorMessage`` (a job already terminal stays as it is)."""
         if not self.state.terminal:
             self.state = JobState.FAILED
             self.error_message = message
-            self._stop_clock()
-            self.touch()
+            self._stop_clock(now)
+            self.touch(now)
 
-    def complete(self) -> None:
+    def complete(self, now: float) -> None:
         """-> JobComplete: every batch is done."""
         self.state = JobState.JOB_COMPLETE
-        self._stop_clock()
-        self.touch()
+        self._stop_clock(now)
+        self.touch(now)
 
     def mark_deleted(self) -> None:
-        """Deleted by its owner; a job still queued counts as aborted for the batches that remain."""
+        """Deleted (by its owner, or for its age); batches still queued are skipped."""
         self.work.deleted = True
-        if self.state is JobState.UPLOAD_COMPLETE:
+        if self.state.processing:
             self.state = JobState.ABORTED
 
     # ----- JobInfo shapes ---------------------------------------------------------------------
@@ -196,20 +215,25 @@ class Job:
         return info
 
     def full_info(self) -> dict[str, Any]:
-        """GET job info, key order as documented; record counts on every GET (real captures do)."""
+        """GET job info, key order as a real org's; record counts on every GET (real captures do).
+
+        While the job runs, ``totalProcessingTime`` is 0 and ``apiActiveProcessingTime`` grows,
+        as a real org reports them (``"totalProcessingTime" : 0, "apiActiveProcessingTime" : 1820``
+        for an InProgress job, amp-labs/connectors ``providers/salesforce/test/bulk/info/in-progress.json``,
+        captured from a real org); ``errorMessage`` comes last, as in the same project's
+        ``complete-failure.json``.
+        """
         info = self.list_info()
-        info["numberRecordsProcessed"] = self.processed
-        info["numberRecordsFailed"] = self.failed
-        if self.error_message is not None:
-            info["errorMessage"] = self.error_message
+        work = self.work
+        info["numberRecordsProcessed"] = max(0, self.processed - work.hidden)
+        info["numberRecordsFailed"] = max(0, self.failed - work.hidden_failed)
         info["retries"] = self.retries
-        total = self.total_ms
-        if self.processing_started is not None and not self.state.terminal:
-            total = int((time.time() - self.processing_started) * 1000)
-        info["totalProcessingTime"] = total
+        info["totalProcessingTime"] = self.total_ms if self.state.terminal else 0
         info["apiActiveProcessingTime"] = self.api_active_ms
         # No Apex triggers run in the emulator.
         info["apexProcessingTime"] = 0
+        if self.error_message is not None:
+            info["errorMessage"] = self.error_message
         return info
 
     # ----- persistence ------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-"""Batch processing: the queue of batches, the workers that take them, and the one CPU thread.
+"""Batch processing: the producers that parse uploads, the queue of batches, the workers, the CPU thread.
 
-A closed job is *prepared* (its upload parsed into blocks of ``batch_size`` rows, its header
-checked) and its batches are queued; ``config.workers`` workers take batches from the queue and
-*run* them, then *settle* them (count them done, write the rows that were not processed, complete
-the job after its last batch). The data layer is synchronous (SQLite), so the CPU work runs off the
-event loop, which stays free to answer job-status requests while a million-row load runs.
+A closed job waits in the queue (the profile's ``queue_delay``), then a *producer* parses its
+upload file one batch of ``batch_size`` rows at a time and puts the batches on a bounded queue;
+``config.workers`` workers take them and *run* them: the batch's records, its result rows and the
+job's counters commit in one transaction, so a restart resumes after the last committed batch and
+never applies one twice. The queue is bounded, so an upload is never in memory whole: a few
+batches of it at most.
 
 Performance notes (a 1,000,000-row load must run at >= 100,000 records/s with status answers in
 < 50 ms, benchmarks/emulator_rate.py): all CPU-bound work (CSV parsing, ``Org.apply``, result
@@ -17,18 +18,23 @@ bounds how many batches are in flight (pacing with ``records_per_second`` is per
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
+from .._clock import Clock
 from .._config import EmulatorConfig
-from .._data import Block, Org, block_len
+from .._data import BatchResults, Block, JobWrite, Org, block_len
 from .._faults import FaultInjector
 from .._vocab import JobState, ResultKind
 from ._allocations import Allocations
-from ._csv import CsvParseError, parse_csv_blocks, render_blocks, render_results
+from ._csv import Batch, BlockReader, CsvParseError
 from ._job import Job
+from ._render import render_blocks, render_results
 
 __all__ = ["BatchWorkers"]
 
@@ -38,14 +44,21 @@ _T = TypeVar("_T")
 SaveJob = Callable[[Job], Awaitable[None]]
 
 
+def _open_reader(stream: IO[bytes], delimiter: str, size: int) -> tuple[BlockReader, Batch | None]:
+    """On the CPU thread: the reader of an upload and its first batch."""
+    reader = BlockReader(stream, delimiter, size)
+    return reader, reader.next_batch()
+
+
 class BatchWorkers:
-    """The batch queue, its workers and the CPU thread they share.
+    """The producers, the batch queue, the workers and the CPU thread they share.
 
     :param org: where batches are applied and results stored.
-    :param config: ``workers``, ``batch_size`` and ``records_per_second``.
+    :param config: ``workers``, ``batch_size``, the pace and the profile.
     :param faults: the injected job and row-lock failures.
     :param allocations: the daily batch and record allocations each batch draws on.
     :param save: persists a job after each change (so a restart resumes where it stopped).
+    :param clock: the emulator's clock.
     """
 
     def __init__(
@@ -55,19 +68,26 @@ class BatchWorkers:
         faults: FaultInjector,
         allocations: Allocations,
         save: SaveJob,
+        clock: Clock,
     ) -> None:
         self.org = org
         self.config = config
+        self.profile = config.the_profile
         self.faults = faults
         self.allocations = allocations
+        self.clock = clock
         self._save = save
-        self._queue: asyncio.Queue[tuple[Job, int]] = asyncio.Queue()
+        # Bounded: producers wait while the workers are busy, so parsed batches do not pile up.
+        self._queue: asyncio.Queue[tuple[Job, int, Batch]] = asyncio.Queue(maxsize=config.workers)
         self._workers: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[asyncio.Task[None]] = set()
         # The one thread for CPU-bound work (see the module docstring).
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-batches")
         self._cpu_closed = False
+        # Set while stopping: a job whose work is cut short stays as saved (not finished), so that
+        # the next start queues what is left of it.
+        self._stopping = False
 
     async def _on_cpu(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._cpu, fn, *args)
@@ -78,14 +98,17 @@ class BatchWorkers:
         if self._cpu_closed:
             self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-batches")
             self._cpu_closed = False
+        self._stopping = False
         self._workers = [asyncio.create_task(self._worker()) for _ in range(self.config.workers)]
 
     async def close(self) -> None:
-        """Stop the workers; queued batches stay persisted and resume at the next start.
+        """Stop producers and workers; what is not committed resumes at the next start.
 
-        Batches already running are finished and settled first: their rows are written to the org by
-        then, and running them again after a restart would load them twice.
+        Batches already running finish first (their transaction commits or not as a whole); no
+        job is finished on the way out, even one whose last running batch ends now: its producer
+        may not have queued every batch yet.
         """
+        self._stopping = True
         for task in [*self._workers, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._workers, *self._tasks, return_exceptions=True)
@@ -102,93 +125,109 @@ class BatchWorkers:
         task.add_done_callback(self._tasks.discard)
 
     # ----- what the manager asks -------------------------------------------------------------
+    def queue_wait(self, job: Job) -> float:
+        """Seconds a job just closed waits behind other tenants' work (seeded per job)."""
+        low, high = self.profile.queue_delay
+        if high <= 0:
+            return 0.0
+        return random.Random(f"queue:{self.config.seed}:{job.id}").uniform(low, high)
+
     def prepare(self, job: Job) -> None:
-        """Parse the job's upload, check its header and queue its batches (in the background)."""
+        """Queue the job's batches as its upload is parsed (in the background)."""
         job.work.idle.clear()
         job.work.preparing = True
-        self._spawn(self._prepare(job))
+        self._spawn(self._produce(job))
 
     def after_abort(self, job: Job) -> None:
-        """An aborted job that never started processing: all its uploaded rows become unprocessed."""
+        """An aborted job that never started processing: its upload is its unprocessed records."""
         work = job.work
-        if not work.preparing and work.pending == 0 and job.uploaded and job.batches_total == 0:
-            self.prepare(job)
+        if not work.preparing and work.pending == 0 and not job.settled:
+            job.unprocessed_is_upload = job.uploaded
 
-    # ----- prepare ---------------------------------------------------------------------------
-    async def _load_rows(self, job: Job) -> tuple[list[str], list[Block]] | str:
-        data = job.work.data
-        if data is None:
-            data = await asyncio.to_thread(self.org.jobs.load_data, job.id)
-        job.work.data = None  # parsed rows replace the raw bytes in memory
-        if not data:
-            return [], []
-        try:
-            return await self._on_cpu(parse_csv_blocks, data, job.delimiter, self.config.batch_size)
-        except CsvParseError as exc:
-            return str(exc)
-
-    async def _prepare(self, job: Job) -> None:
+    # ----- produce ---------------------------------------------------------------------------
+    async def _produce(self, job: Job) -> None:
         work = job.work
-        work.idle.clear()
-        work.preparing = True
+        reader: BlockReader | None = None
         try:
-            parsed = await self._load_rows(job)
-            if isinstance(parsed, str):
-                await self._fail_before_processing(job, parsed, None)
+            if job.state is JobState.UPLOAD_COMPLETE and job.ready_at > self.clock.time():
+                # (a restart forgets how far the clock was moved: never wait longer than a queue wait)
+                job.ready_at = min(job.ready_at, self.clock.time() + self.profile.queue_delay[1])
+                await self._queued(job)
+            if job.state is JobState.ABORTED and not job.settled:
+                job.unprocessed_is_upload = job.uploaded
                 return
-            header, blocks = parsed
-            job.header = header
-            work.blocks = blocks
-            if job.state is JobState.ABORTED:
-                await self._write_unprocessed(job, blocks)
+            if job.upload_problem is not None:
+                await self._fail_before_processing(job, job.upload_problem)
                 return
-            if not header:
-                # Closed with no data (or an empty file): the job completes with 0 records, an outcome
-                # Salesforce's CLI has a message for (salesforcecli/plugin-data, messages/bulkIngest.md).
-                await self._complete(job)
+            stream = self.org.jobs.open_upload(job.id)
+            if stream is None:
+                # Closed with no data: the job completes with 0 records, an outcome Salesforce's CLI
+                # has a message for (salesforcecli/plugin-data, messages/bulkIngest.md).
                 return
-            if job.batches_total == 0:
-                problem = await asyncio.to_thread(self.org.check_header, job.spec, header)
+            if not job.batch_rows:
+                job.batch_rows = self.config.batch_size
+            try:
+                # The reader and its first batch in one trip to the CPU thread.
+                opened, batch = await self._on_cpu(_open_reader, stream, job.delimiter, job.batch_rows)
+            except CsvParseError as exc:
+                stream.close()
+                await self._fail_before_processing(job, str(exc))
+                return
+            reader = opened
+            job.header = opened.header
+            if not job.header:
+                return
+            if not job.settled:
+                problem = self.org.check_header(job.spec, job.header)
                 if problem is not None:
-                    await self._fail_before_processing(job, problem, blocks)
+                    await self._fail_before_processing(job, problem)
                     return
-                job.batches_total = len(blocks)
-                work.fail_at = self.faults.job_fails_at(job.batches_total)
+                estimate = math.ceil(max(job.upload_lines - 1, 1) / job.batch_rows)
+                work.fail_at = self.faults.job_fails_at(estimate)
                 await self._save(job)
-            if job.batches_total == 0:
-                await self._complete(job)
-                return
             settled = set(job.settled)
-            todo = [i for i in range(job.batches_total) if i not in settled]
-            work.pending = len(todo)
-            for index in todo:
-                self._queue.put_nowait((job, index))
+            index = 0
+            while batch is not None:
+                if index not in settled:
+                    work.pending += 1
+                    await self._queue.put((job, index, batch))
+                index += 1
+                batch = None if opened.exhausted else await self._on_cpu(opened.next_batch)
+            job.batches_total = index
+            if work.fail_at is not None and work.fail_at >= index:
+                work.fail_at = None  # the estimate was high: the fault does not happen
         finally:
+            if reader is not None:
+                reader.close()
             work.preparing = False
-            if work.pending == 0:
-                work.idle.set()
+            if work.pending == 0 and not self._stopping:
+                await self._finish(job)
 
-    async def _fail_before_processing(self, job: Job, message: str, blocks: list[Block] | None) -> None:
-        # A header problem fails the whole job with nothing processed and every row unprocessed, as
-        # a real org's job info shows (amp-labs/connectors PR #118).
+    async def _queued(self, job: Job) -> None:
+        """Wait in the queue until the job's turn, or until it is aborted or deleted."""
+        wait = asyncio.ensure_future(self.clock.sleep_until(job.ready_at))
+        woken = asyncio.ensure_future(job.work.wake.wait())
+        try:
+            await asyncio.wait({wait, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wait.cancel()
+            woken.cancel()
+
+    async def _fail_before_processing(self, job: Job, message: str) -> None:
+        # A job that cannot start fails with nothing processed and every row unprocessed, as a
+        # real org's job info shows for a header problem (amp-labs/connectors PR #118): the
+        # unprocessed records are the upload itself.
         if job.state is not JobState.ABORTED:
-            job.fail(message)
-        if blocks:
-            await self._write_unprocessed(job, blocks)
+            job.fail(message, self.clock.time())
+        job.unprocessed_is_upload = job.uploaded
         await self._save(job)
-
-    async def _write_unprocessed(self, job: Job, blocks: Sequence[Block]) -> None:
-        if blocks and not job.work.deleted:
-            data = await self._on_cpu(render_blocks, blocks, job.delimiter, job.eol)
-            if data:
-                await asyncio.to_thread(self.org.jobs.append_results, job.id, ResultKind.UNPROCESSED, data)
 
     # ----- run -------------------------------------------------------------------------------
     async def _worker(self) -> None:
         while True:
-            job, index = await self._queue.get()
+            job, index, batch = await self._queue.get()
             # Shielded: cancelling the worker at shutdown must not abandon a batch halfway.
-            task = asyncio.create_task(self._guarded_batch(job, index))
+            task = asyncio.create_task(self._guarded_batch(job, index, batch))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
             try:
@@ -196,20 +235,23 @@ class BatchWorkers:
             finally:
                 self._queue.task_done()
 
-    async def _guarded_batch(self, job: Job, index: int) -> None:
+    async def _guarded_batch(self, job: Job, index: int, batch: Batch) -> None:
         try:
-            await self._run_batch(job, index)
+            await self._run_batch(job, index, batch)
         except Exception as exc:  # a data-layer bug must not kill the worker: fail the job instead
-            job.fail(f"InternalServerError : {type(exc).__name__}: {exc}")
-            await self._settle(job, index, None)
+            job.fail(f"InternalServerError : {type(exc).__name__}: {exc}", self.clock.time())
+            with contextlib.suppress(Exception):
+                await self._on_cpu(self._write_unprocessed, job, index, batch[0])
+        finally:
+            job.work.pending -= 1
+            if job.work.pending <= 0 and not job.work.preparing and not self._stopping:
+                await self._finish(job)
 
-    async def _run_batch(self, job: Job, index: int) -> None:
-        blocks = job.work.blocks
-        assert blocks is not None
-        block = blocks[index] if index < len(blocks) else ()
+    async def _run_batch(self, job: Job, index: int, batch: Batch) -> None:
+        block, row_errors = batch
         count = block_len(block)
         if job.work.deleted or job.state.terminal:
-            await self._settle(job, index, block)
+            await self._on_cpu(self._write_unprocessed, job, index, block)
             return
         if job.work.fail_at == index:
             # Salesforce retries a failing batch, then fails the job; rows already done stay done
@@ -217,56 +259,96 @@ class BatchWorkers:
             # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_understanding_bulk2_ingest.htm).
             # Text as reported from real orgs (simple-salesforce issue #646).
             job.retries += 20
-            job.fail("InternalServerError : Retried more than 20 times")
-            await self._settle(job, index, block)
+            job.fail("InternalServerError : Retried more than 20 times", self.clock.time())
+            await self._on_cpu(self._write_unprocessed, job, index, block)
             return
         problem = self.allocations.take_batch(count)
         if problem is not None:
             # An allocation ran out mid-job: the job fails, the rest of its rows unprocessed.
-            job.fail(problem)
-            await self._settle(job, index, block)
+            job.fail(problem, self.clock.time())
+            await self._on_cpu(self._write_unprocessed, job, index, block)
             return
         if job.state is JobState.UPLOAD_COMPLETE:
-            job.begin_processing()
+            job.begin_processing(self.clock.time())
         started = time.perf_counter()
-        failed = await self._on_cpu(self._apply, job, block)
-        elapsed = time.perf_counter() - started
-        job.processed += count
-        job.failed += failed
-        job.api_active_ms += int(elapsed * 1000)
-        rate = self.config.records_per_second
-        if rate is not None:
-            # Pace the worker to model an org's throughput: a batch takes at least n / rate seconds.
-            await asyncio.sleep(max(0.0, count / rate - elapsed))
-        await self._settle(job, index, None)
+        reveal = self.profile.progress_step is not None and self.config.pace is not None
+        failed = await self._on_cpu(self._apply, job, index, block, row_errors, reveal)
+        await self._pace(job, count, failed, time.perf_counter() - started, reveal)
 
-    def _apply(self, job: Job, block: Block) -> int:
-        """Runs on the CPU thread: apply one batch and store its rendered results; how many failed."""
-        results = self.org.apply(job.spec, job.header, block, self.faults.lock_fail())
-        ok_bytes, bad_bytes, failed = render_results(results, job.delimiter, job.eol)
-        if ok_bytes:
-            self.org.jobs.append_results(job.id, ResultKind.SUCCESS, ok_bytes)
-        if bad_bytes:
-            self.org.jobs.append_results(job.id, ResultKind.FAILED, bad_bytes)
-        return failed
+    def _apply(self, job: Job, index: int, block: Block, row_errors: dict[int, str], reveal: bool) -> int:
+        """On the CPU thread: apply one batch (its results and counters commit with its records);
+        how many of its rows failed."""
+        started = time.perf_counter()
+        count = block_len(block)
+        chunk = self.profile.result_chunk
 
-    # ----- settle ----------------------------------------------------------------------------
-    async def _settle(self, job: Job, index: int, unprocessed: Block | None) -> None:
-        if unprocessed:
-            await self._write_unprocessed(job, [unprocessed])
+        def commit(results: BatchResults) -> JobWrite:
+            rows = render_results(results, index, job.delimiter, job.eol, chunk)
+            failed = results.failed
+
+            def update() -> None:
+                job.processed += count
+                job.failed += failed
+                job.settled.append(index)
+                job.api_active_ms += int((time.perf_counter() - started) * 1000)
+                if reveal:
+                    job.work.hidden += count
+                    job.work.hidden_failed += failed
+
+            return JobWrite(job.id, rows, update, job.to_record)
+
+        results = self.org.apply(
+            job.spec, job.header, block, self.faults.lock_fail(), row_errors=row_errors, commit=commit
+        )
+        return results.failed
+
+    async def _pace(self, job: Job, count: int, failed: int, elapsed: float, reveal: bool) -> None:
+        """Model an org's throughput: a batch takes at least ``count / pace`` seconds per worker.
+
+        With a progress step, the batch's committed counts are revealed a step at a time meanwhile.
+        """
+        rate = self.config.pace
+        if rate is None:
+            return
+        remaining = max(0.0, count / rate - elapsed)
+        if not reveal:
+            await asyncio.sleep(remaining)
+            job.api_active_ms += int(remaining * 1000)
+            return
+        step = self.profile.progress_step or count
+        steps = max(1, math.ceil(count / step))
         work = job.work
-        job.settled.append(index)
-        work.pending -= 1
-        if work.pending <= 0 and not work.preparing:
-            if job.state.processing:
-                await self._complete(job)
-                return
-            work.blocks = None
-            work.idle.set()
-        await self._save(job)
+        shown = shown_failed = 0
+        for _ in range(steps):
+            await asyncio.sleep(remaining / steps)
+            n = min(step, count - shown)
+            shown += n
+            f = failed * shown // count - shown_failed
+            shown_failed += f
+            work.hidden = max(0, work.hidden - n)
+            work.hidden_failed = max(0, work.hidden_failed - f)
+            job.api_active_ms += int(remaining / steps * 1000)
 
-    async def _complete(self, job: Job) -> None:
-        job.complete()
-        job.work.blocks = None
+    def _write_unprocessed(self, job: Job, index: int, block: Block) -> None:
+        """On the CPU thread: a batch not processed; its rows and its being settled commit together."""
+        if job.work.deleted:
+            return
+        data = render_blocks([block], job.delimiter, job.eol)
+        self.org.jobs.write_job(
+            JobWrite(
+                job.id,
+                [(ResultKind.UNPROCESSED, index, data)],
+                update=lambda: job.settled.append(index),
+                record=job.to_record,
+            )
+        )
+
+    # ----- finish ----------------------------------------------------------------------------
+    async def _finish(self, job: Job) -> None:
+        """No batch of the job is queued or running any more."""
+        work = job.work
+        if job.state.processing and not work.deleted:
+            job.complete(self.clock.time())
+        work.hidden = work.hidden_failed = 0
         await self._save(job)
-        job.work.idle.set()
+        work.idle.set()

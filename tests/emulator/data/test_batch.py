@@ -100,7 +100,8 @@ def test_bad_values(org: Org) -> None:
     )
     assert res[0].error == "INVALID_EMAIL_ADDRESS:Email: invalid email address: bad-email:Email --"
     assert res[1].error == (
-        "INVALID_FIELD:Failed to deserialize field at col 3. Due to, '6/15/19' is not a valid value "
+        # Birthdate is the third column: col 2, as real orgs count (from 0).
+        "INVALID_FIELD:Failed to deserialize field at col 2. Due to, '6/15/19' is not a valid value "
         "for the type xsd:date:Birthdate --"
     )
     assert "xsd:boolean:DoNotCall --" in res[2].error

@@ -167,3 +167,39 @@ def test_throughput_smoke(org: Org) -> None:
     print(f"org insert rate: {10_000 / elapsed:,.0f} records/s")
     assert all(r.ok for r in res) and len({r.sf_id for r in res}) == 10_000
     assert org.count("Contact") == 10_000
+
+
+def test_a_batch_and_its_job_commit_together(tmp_path: Path) -> None:
+    """Records, result rows and the job's record are one transaction: all of them or none."""
+    from asyncbulk.emulator import JobSpec
+    from asyncbulk.emulator._data import BatchResults, JobWrite
+    from asyncbulk.emulator._vocab import ResultKind
+
+    org = Org(Schema(), str(tmp_path / "emu.db"))
+    job_id = org.ids.next_id("750")
+    columns = (("Ada", "Grace"),)
+
+    def broken(results: BatchResults) -> JobWrite:
+        raise RuntimeError("the job's record could not be made")
+
+    with pytest.raises(RuntimeError):
+        org.apply(JobSpec("Contact", "insert"), ["LastName"], columns, commit=broken)
+    assert org.count("Contact") == 0 and org.jobs.load_all() == []
+
+    counted: list[int] = []
+
+    def commit(results: BatchResults) -> JobWrite:
+        return JobWrite(
+            job_id,
+            [(ResultKind.SUCCESS, 3, b'"x","true","Ada"\n')],
+            update=lambda: counted.append(len(results)),
+            record=lambda: {"id": job_id, "processed": sum(counted)},
+        )
+
+    preset = {1: "INVALID_FIELD:Failed to parse CSV. Row has 3 columns but the header has 1:--"}
+    res = org.apply(JobSpec("Contact", "insert"), ["LastName"], columns, row_errors=preset, commit=commit)
+    assert [r.ok for r in res] == [True, False] and res[1].error == preset[1]
+    assert org.count("Contact") == 1  # the unreadable row wrote nothing
+    assert org.jobs.load_all() == [{"id": job_id, "processed": 2}]
+    assert org.jobs.result_index(job_id, ResultKind.SUCCESS) and counted == [2]
+    org.close()

@@ -54,8 +54,8 @@ class TestFrontDoor:
     async def test_limit_info_header_counts_requests(self, api: Api) -> None:
         _, _, r1 = await api.call("GET", "/jobs/ingest")
         _, _, r2 = await api.call("GET", "/jobs/ingest/750000000000000AAA")
-        assert r1.headers["Sforce-Limit-Info"] == "api-usage=1/15000000"
-        assert r2.headers["Sforce-Limit-Info"] == "api-usage=2/15000000"
+        assert r1.headers["Sforce-Limit-Info"] == "api-usage=1/100000"
+        assert r2.headers["Sforce-Limit-Info"] == "api-usage=2/100000"
 
     async def test_request_limit_exceeded(self) -> None:
         async with (

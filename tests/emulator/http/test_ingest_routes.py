@@ -18,7 +18,8 @@ MULTIPART_TEMPLATE = (
     "{\r\n"
     '  "object":"Contact",\r\n'
     '  "contentType":"CSV",\r\n'
-    '  "operation": "insert"\r\n'
+    '  "operation": "insert",\r\n'
+    '  "lineEnding": "CRLF"\r\n'
     "}\r\n"
     "\r\n"
     "--BOUNDARY\r\n"
@@ -92,8 +93,12 @@ class TestCreate:
             (
                 {"object": "Contact", "operation": "upsert"},
                 "INVALIDJOB",
-                "InvalidJob : External ID was blank for Contact. "
-                "An External ID must be specified for upsert.",
+                "InvalidJob : Field name provided,  does not match an External ID for Contact",
+            ),
+            (
+                {"object": "Account", "operation": "upsert", "externalIdFieldName": "Nope__c"},
+                "INVALIDJOB",
+                "InvalidJob : Field name provided, Nope__c does not match an External ID for Account",
             ),
             (
                 {"object": "Contact", "operation": "insert", "contentType": "JSON"},
@@ -123,8 +128,15 @@ class TestCreate:
             "/jobs/ingest",
             json={"object": "Contact", "operation": "upsert", "externalIdFieldName": "Title"},
         )
-        assert status == 400 and err[0]["errorCode"] == "INVALIDJOB"
-        assert "Field name provided, Title does not match an External ID" in err[0]["message"]
+        # An existing field that is no key: the long form, its name lower-cased (a real answer).
+        assert status == 400
+        assert err == [
+            {
+                "errorCode": "INVALIDJOB",
+                "message": "InvalidJob : Field name provided, title does not match an External ID, "
+                "Salesforce Id, or indexed field for Contact",
+            }
+        ]
 
     async def test_bad_json(self, api: Api) -> None:
         status, err, _ = await api.call(
@@ -172,8 +184,8 @@ class TestMultipart:
             0,
         )
         text = await api.results(job["id"], "successfulResults")
-        assert text.startswith('"sf__Id","sf__Created",FirstName,LastName,MailingCity\r\n') is False
-        lines = text.split("\n")
+        # A CRLF job's result files end their lines with CRLF too.
+        lines = text.split("\r\n")
         assert lines[0] == '"sf__Id","sf__Created",FirstName,LastName,MailingCity'
         ok = rows(text)[1:]
         assert len(ok) == 4 and all(r[0].startswith("003") and len(r[0]) == 18 and r[1] == "true" for r in ok)
@@ -229,7 +241,9 @@ class TestRequests:
     async def test_second_upload_is_refused(self, api: Api) -> None:
         job = await api.create(object="Contact", operation="insert")
         await api.upload(job["id"], CONTACTS)
-        status, err, _ = await api.call("PUT", f"/jobs/ingest/{job['id']}/batches", data=CONTACTS)
+        status, err, _ = await api.call(
+            "PUT", f"/jobs/ingest/{job['id']}/batches", data=CONTACTS, headers={"Content-Type": "text/csv"}
+        )
         assert (status, err) == (
             400,
             [
@@ -254,7 +268,9 @@ class TestRequests:
         assert status == 400 and err[0]["errorCode"] == "INVALIDJOBSTATE"
         status, err, _ = await api.call("PATCH", f"/jobs/ingest/{job_id}", json={"state": "Bogus"})
         assert status == 400 and err[0]["errorCode"] == "API_ERROR"
-        status, err, _ = await api.call("PUT", f"/jobs/ingest/{job_id}/batches", data=CONTACTS)
+        status, err, _ = await api.call(
+            "PUT", f"/jobs/ingest/{job_id}/batches", data=CONTACTS, headers={"Content-Type": "text/csv"}
+        )
         assert status == 400
 
     async def test_delete(self, api: Api) -> None:

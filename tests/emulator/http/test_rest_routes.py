@@ -20,8 +20,8 @@ async def test_limits_and_batch_accounting() -> None:
         _, limits, _ = await api.call("GET", "/limits")
         assert limits["DailyBulkApiBatches"] == {"Max": 15000, "Remaining": 15000 - 3}
         assert limits["DailyBulkApiRecords"]["Remaining"] == 150_000_000 - 5
-        assert limits["DailyApiRequests"]["Max"] == 15_000_000
-        assert limits["DailyApiRequests"]["Remaining"] == 15_000_000 - emulator.stats()["api_usage"]
+        assert limits["DailyApiRequests"]["Max"] == 100_000
+        assert limits["DailyApiRequests"]["Remaining"] == 100_000 - emulator.stats()["api_usage"]
         assert emulator.stats()["batches_used"] == 3
 
 

@@ -36,10 +36,21 @@ class TestProcessing:
             ["B", "2"],
         ]
 
-    async def test_malformed_csv_fails_job(self, api: Api) -> None:
-        info = await api.load(b'LastName,Title\n"A"x,b\n', object="Contact", operation="insert")
+    async def test_malformed_row_fails_alone(self, api: Api) -> None:
+        info = await api.load(b'LastName,Title\n"A"x,b\nB,c\n', object="Contact", operation="insert")
+        assert (info["state"], info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (
+            "JobComplete",
+            2,
+            1,
+        )
+
+    async def test_malformed_header_fails_job(self, api: Api) -> None:
+        info = await api.load(b'"LastName"x,Title\nA,b\n', object="Contact", operation="insert")
         assert info["state"] == "Failed"
-        assert info["errorMessage"].startswith("InvalidBatch : Failed to parse CSV.")
+        assert (
+            info["errorMessage"]
+            == "InvalidBatch : Failed to parse CSV. Not expecting more text after end quote"
+        )
 
     async def test_empty_upload_completes_with_zero_records(self, api: Api) -> None:
         info = await api.load(b"LastName\n", object="Contact", operation="insert")
