@@ -5,7 +5,9 @@ Like ``benchmarks._child`` (same spec, same result file), for:
 - ``sf-cli``: the Salesforce CLI, ``sf data import bulk --file F --sobject Contact --wait N``, then
   ``sf data bulk results --job-id ID`` for the success and failure files (the import alone only
   prints counts). The org was logged in beforehand (``sf org login access-token``, not timed).
-  This process only waits for the two ``sf`` processes; the harness measures the whole tree.
+  A file over the per-job limit was cut into parts beforehand (untimed); each part is imported
+  by its own command, all at once. This process only waits for the ``sf`` processes; the
+  harness measures the whole tree.
 - ``extract``: ``asyncbulk.extract(soql, out, ...)`` with default settings.
 - ``sf-download``: simple-salesforce's ``sf.bulk2.Contact.download(soql, path=DIR)`` with its
   default page size (50,000 records) and ``wait=``.
@@ -14,7 +16,6 @@ Like ``benchmarks._child`` (same spec, same result file), for:
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -35,50 +36,52 @@ def _json_of(text: str) -> dict[str, Any]:
     return found
 
 
-def _sf_cli(spec: dict[str, Any]) -> dict[str, Any]:
-    home = Path(spec["sf_home"])
-    env = dict(os.environ)
-    sf = spec["sf"]
-    base = ["--target-org", "emu", "--json"]
-    wait = str(spec.get("sf_cli_wait", 120))
-    imported = subprocess.run(
-        [sf, "data", "import", "bulk", "--file", spec["file"], "--sobject", "Contact", "--wait", wait, *base],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    answer = _json_of(imported.stdout)
+def _job_of(answer: dict[str, Any]) -> str | None:
     # Exit 1 with FailedRecordDetailsError when some records failed (as ~3% must here): the job
     # id is then under "data" instead of "result".
-    job = None
     for key in ("result", "data"):
         value = answer.get(key)
         if isinstance(value, dict) and isinstance(value.get("jobId"), str):
-            job = value["jobId"]
-    if job is None:
-        tail = (imported.stdout + imported.stderr).strip()[-600:]
-        raise RuntimeError(f"sf data import bulk exited {imported.returncode} without a job id: {tail}")
-    results = subprocess.run(
-        [sf, "data", "bulk", "results", "--job-id", job, *base],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    got = _json_of(results.stdout).get("result")
-    if results.returncode != 0 or not isinstance(got, dict):
-        raise RuntimeError(f"sf data bulk results exited {results.returncode}: {results.stdout[-600:]}")
-    processed = int(got.get("processedRecords", 0))
-    return {
-        "records": processed,
-        "succeeded": int(got.get("successfulRecords", 0)),
-        "failed": int(got.get("failedRecords", 0)),
-        "unprocessed": 0,
-        "jobs": 1,
-    }
+            return str(value["jobId"])
+    return None
+
+
+def _sf_cli(spec: dict[str, Any]) -> dict[str, Any]:
+    """Each part (the file, or the parts it was cut into) by its own ``sf data import bulk``, all
+    at once; then ``sf data bulk results`` for every job, all at once."""
+    home = Path(spec["sf_home"])
+    sf = spec["sf"]
+    base = ["--target-org", "emu", "--json"]
+    wait = str(spec.get("sf_cli_wait", 120))
+
+    def start(args: list[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sf, *args, *base], cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    imports = [
+        start(["data", "import", "bulk", "--file", part, "--sobject", "Contact", "--wait", wait])
+        for part in spec.get("parts") or [spec["file"]]
+    ]
+    jobs = []
+    for proc in imports:
+        out, err = proc.communicate()
+        answer = _json_of(out)
+        job = _job_of(answer)
+        if job is None:
+            said = f"{answer.get('name')}: {answer.get('message')}" if answer else err.strip()[-600:]
+            raise RuntimeError(f"sf data import bulk exited {proc.returncode} without a job id: {said}")
+        jobs.append(job)
+    totals = {"records": 0, "succeeded": 0, "failed": 0, "unprocessed": 0, "jobs": len(jobs)}
+    for proc in [start(["data", "bulk", "results", "--job-id", job]) for job in jobs]:
+        out, _ = proc.communicate()
+        got = _json_of(out).get("result")
+        if proc.returncode != 0 or not isinstance(got, dict):
+            raise RuntimeError(f"sf data bulk results exited {proc.returncode}: {out[-600:]}")
+        totals["records"] += int(got.get("processedRecords", 0))
+        totals["succeeded"] += int(got.get("successfulRecords", 0))
+        totals["failed"] += int(got.get("failedRecords", 0))
+    return totals
 
 
 def _extract(spec: dict[str, Any]) -> dict[str, Any]:
