@@ -88,8 +88,8 @@ CONTENDERS: dict[str, Contender] = {
         Contender(
             "sf-cli",
             "sf-cli",
-            "Salesforce CLI: sf data import bulk --file F --sobject Contact --wait 120, "
-            "then sf data bulk results --job-id ID",
+            "Salesforce CLI: sf data import bulk --file F --sobject Contact --wait 120 (parts of <= 100 MB "
+            "cut untimed, at once), then sf data bulk results --job-id ID",
         ),
         Contender(
             "sf-download",
