@@ -1,5 +1,6 @@
 """``Connection``: one org, one HTTP session, many loads and extracts."""
 
+# Slightly over the ~400-line aim: the public face of loads and extracts (docstrings are most of it).
 from __future__ import annotations
 
 import os

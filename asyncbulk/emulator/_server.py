@@ -1,5 +1,7 @@
 """Ways to run the emulator: in the current event loop, in its own thread, or in a child process."""
 
+# Over the ~400-line aim: the three ways to run the emulator (in a loop, a thread, a child
+# process) share start-up and shutdown, which is what a split would duplicate.
 from __future__ import annotations
 
 import asyncio
