@@ -43,6 +43,8 @@ _EAGER = 0.25
 #: Seconds between sweeps at least: one job list for every active job, against a model that runs
 #: late.
 _SWEEP = 2.0
+#: Seconds between looks at a job in progress once the model says the whole queue is done.
+_LAST_WAVE = 1.0
 
 
 class Poller:
@@ -206,6 +208,10 @@ class Poller:
                 watch.next_due = oldest.next_due
             return
         position, rate = model
+        # Past the queue's end by the model: what still runs is the org's last wave, where its pace
+        # does not hold (fewer batches than workers; an org sharing workers between jobs ends a big
+        # early job after the small ones behind it), and the whole load waits for it.
+        past_end = position >= max(w.end for w in watches)
         for watch in watches:
             ahead = max(0.0, watch.end - position) / rate * self._scale
             if watch.misses:
@@ -214,8 +220,11 @@ class Poller:
                 plain = max(0.0, watch.end - position) / rate
                 retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
                 # The waits grow no longer than the org takes for a job this size (or _SPAN): a
-                # model that ran early must not turn into a late look.
-                ahead = max(plain, min(retry, max(self._config.minimum, _SPAN, watch.records / rate)))
+                # model that ran early must not turn into a late look; in the last wave, a job in
+                # progress is looked at every _LAST_WAVE s (one the org holds queued, less often).
+                last = past_end and watch.state is JobState.IN_PROGRESS
+                longest = _LAST_WAVE if last else max(_SPAN, watch.records / rate)
+                ahead = max(plain, min(retry, max(self._config.minimum, longest)))
             watch.interval = self._clamp(ahead)
             watch.next_due = max(now + self._late(watch.interval), watch.observed_at + self._config.minimum)
         if len(watches) >= self._config.list_threshold:
@@ -276,7 +285,7 @@ class Poller:
                 probe = next(iter(self._watches.values())) if self._model(now) is None else None
                 await self._list_round(due, probe)
             else:
-                await self._get_round(due)
+                await self._settle(due, await self._infos([w.job_id for w in due]))
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until the next poll is due, or until a new job is watched."""
@@ -308,17 +317,18 @@ class Poller:
         """
         return due >= self._config.list_threshold and self._list_pages < due
 
-    async def _get_round(self, due: list[JobWatch]) -> None:
+    async def _infos(self, job_ids: list[str]) -> dict[str, JobInfo]:
+        """One ``job_info`` request for each of ``job_ids``, all at once."""
         infos: dict[str, JobInfo] = {}
 
-        async def one(watch: JobWatch) -> None:
+        async def one(job_id: str) -> None:
             self.status_requests += 1
-            infos[watch.job_id] = await self._client.job_info(watch.job_id)
+            infos[job_id] = await self._client.job_info(job_id)
 
         async with anyio.create_task_group() as tg:
-            for watch in due:
-                tg.start_soon(one, watch)
-        await self._settle(due, infos)
+            for job_id in job_ids:
+                tg.start_soon(one, job_id)
+        return infos
 
     async def _list_round(
         self,
@@ -340,16 +350,8 @@ class Poller:
                 listed[info.id] = info
         self._list_pages = 1 + max(seen - 1, 0) // JOB_LIST_PAGE
         self.status_requests += self._list_pages
-        infos: dict[str, JobInfo] = {}
-
-        async def one(job_id: str) -> None:
-            self.status_requests += 1
-            infos[job_id] = await self._client.job_info(job_id)
-
-        async with anyio.create_task_group() as tg:
-            for job_id, info in listed.items():
-                if info.state.terminal or (probe is not None and job_id == probe.job_id):
-                    tg.start_soon(one, job_id)
+        probed = probe.job_id if probe is not None else None
+        infos = await self._infos([i.id for i in listed.values() if i.state.terminal or i.id == probed])
         for job_id, info in listed.items():
             if job_id not in infos:
                 known = self._watches[job_id].info
