@@ -208,9 +208,8 @@ class Poller:
                 watch.next_due = oldest.next_due
             return
         position, rate = model
-        # Past the queue's end by the model: what still runs is the org's last wave, where its pace
-        # does not hold (fewer batches than workers; an org sharing workers between jobs ends a big
-        # early job after the small ones behind it), and the whole load waits for it.
+        # Past the queue's end by the model: the org's last wave, where its pace does not hold (an org
+        # sharing workers between jobs ends a big early job last), and the whole load waits for it.
         past_end = position >= max(w.end for w in watches)
         for watch in watches:
             ahead = max(0.0, watch.end - position) / rate * self._scale
@@ -220,10 +219,12 @@ class Poller:
                 plain = max(0.0, watch.end - position) / rate
                 retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
                 # The waits grow no longer than the org takes for a job this size (or _SPAN): a
-                # model that ran early must not turn into a late look; in the last wave, a job in
-                # progress is looked at every _LAST_WAVE s (one the org holds queued, less often).
-                last = past_end and watch.state is JobState.IN_PROGRESS
-                longest = _LAST_WAVE if last else max(_SPAN, watch.records / rate)
+                # model that ran early must not turn into a late look. In the last wave, a job in
+                # progress near its end by its own count is looked at every _LAST_WAVE s.
+                longest = max(_SPAN, watch.records / rate)
+                if past_end and watch.state is JobState.IN_PROGRESS:
+                    left = (watch.records - watch.processed) / (watch.pace or rate)
+                    longest = max(_LAST_WAVE, left / 4)
                 ahead = max(plain, min(retry, max(self._config.minimum, longest)))
             watch.interval = self._clamp(ahead)
             watch.next_due = max(now + self._late(watch.interval), watch.observed_at + self._config.minimum)
@@ -405,11 +406,7 @@ class Poller:
 
     async def _apply(self, watch: JobWatch, info: JobInfo, now: float) -> None:
         """Record what a poll said about ``watch``; release its waiter once it is done."""
-        watch.polls += 1
-        previous = watch.state
-        watch.state = info.state
-        watch.processed = max(watch.processed, info.processed)
-        watch.observed_at = now
+        previous = watch.record(info, now)
         if not info.state.terminal:
             watch.info = info
         if self._on_update is not None:

@@ -44,3 +44,17 @@ class JobWatch:
     end: float = 0.0
     #: Looks that found it not done although the model said it was due.
     misses: int = 0
+    #: Its own records per second, from two looks in progress that showed it move (0: unknown).
+    pace: float = 0.0
+
+    def record(self, info: JobInfo, now: float) -> JobState | None:
+        """Take in a look at the job at ``now``; the state it had before."""
+        previous = self.state
+        moved = info.processed - self.processed
+        if moved > 0 and previous is JobState.IN_PROGRESS and info.state is JobState.IN_PROGRESS:
+            self.pace = moved / max(now - self.observed_at, 1e-3)
+        self.polls += 1
+        self.state = info.state
+        self.processed = max(self.processed, info.processed)
+        self.observed_at = now
+        return previous
