@@ -12,6 +12,8 @@ what the looks show. A job is due when the position reaches its end; it is looke
   estimates earlier (``scale``), and a job found not done yet is looked at again after growing
   waits (by the unscaled model, or from ``minimum`` once that passed too), and pulls the
   estimates back (a job found not done twice);
+* past the model's end of the whole queue (the org's last wave), a job in progress is looked at
+  every second or so near its end by its own pace, since the whole load waits for it;
 * no job is looked at closer than ``minimum`` after its last look; waits never exceed
   ``maximum``; a small late-only jitter keeps many loaders apart.
 
