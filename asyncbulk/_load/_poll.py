@@ -222,7 +222,7 @@ class Poller:
                 retry = self._config.minimum * self._config.factor ** (watch.misses - 1)
                 # The waits grow no longer than the org takes for a job this size (or _SPAN): a
                 # model that ran early must not turn into a late look. In the last wave, a job in
-                # progress near its end by its own count is looked at every _LAST_WAVE s.
+                # progress near its end by its own pace is looked at every _LAST_WAVE s.
                 longest = max(_SPAN, watch.records / rate)
                 if past_end and watch.state is JobState.IN_PROGRESS:
                     left = (watch.records - watch.processed) / (watch.pace or rate)
@@ -244,15 +244,13 @@ class Poller:
     def _backoff(self, watch: JobWatch, info: JobInfo, now: float) -> None:
         """Before the model: a job in progress is looked at when its own pace says it is done;
         one that does not move, less and less often."""
-        moved = info.processed - watch.processed
-        if moved > 0 and watch.state is JobState.IN_PROGRESS and watch.observed_at:
-            # Two looks in progress tell its pace (one across its start would count time queued).
-            own_rate = moved / max(now - watch.observed_at, 1e-3)
+        own_rate = watch.pace_at(info, now)
+        if own_rate:
             # Aimed early: counts come in steps, so a pace from two looks runs low, and a look
             # that finds it not done yet gives a fresher one.
             eta = 0.85 * (watch.records - info.processed) / own_rate
             watch.interval = self._clamp(eta + self._config.minimum)
-        elif moved <= 0 and (info.state == watch.state or watch.state is None):
+        elif info.processed <= watch.processed and (info.state == watch.state or watch.state is None):
             # (A first look that finds it queued is no news either.)
             watch.interval = self._clamp(watch.interval * self._config.factor)
         watch.next_due = now + self._late(watch.interval)

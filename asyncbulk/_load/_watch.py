@@ -47,12 +47,18 @@ class JobWatch:
     #: Its own records per second, from two looks in progress that showed it move (0: unknown).
     pace: float = 0.0
 
+    def pace_at(self, info: JobInfo, now: float) -> float:
+        """Records per second since the last look, if both looks found it in progress and it
+        moved (a look across its start would count time queued); 0 otherwise."""
+        moved = info.processed - self.processed
+        if moved <= 0 or self.state is not JobState.IN_PROGRESS or not self.observed_at:
+            return 0.0
+        return moved / max(now - self.observed_at, 1e-3)
+
     def record(self, info: JobInfo, now: float) -> JobState | None:
         """Take in a look at the job at ``now``; the state it had before."""
         previous = self.state
-        moved = info.processed - self.processed
-        if moved > 0 and previous is JobState.IN_PROGRESS and info.state is JobState.IN_PROGRESS:
-            self.pace = moved / max(now - self.observed_at, 1e-3)
+        self.pace = self.pace_at(info, now) or self.pace
         self.polls += 1
         self.state = info.state
         self.processed = max(self.processed, info.processed)
